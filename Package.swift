@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "brender",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "brender", targets: ["brender"]),
+        .library(name: "BrenderKit", targets: ["BrenderKit"]),
+    ],
+    dependencies: [
+        // HTTP server. Its default traits pull in swift-configuration, which brender does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // Graceful shutdown on SIGTERM/SIGINT; already a dependency of Hummingbird.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Runs Blender and command tasks: signals reach the child, unlike Foundation.Process off the main thread.
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "BrenderKit",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "brender",
+            dependencies: ["BrenderKit"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "brender-bench",
+            dependencies: ["BrenderKit"],
+            path: "Benchmarks/brender-bench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BrenderKitTests",
+            dependencies: ["BrenderKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["BrenderKit"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,131 @@
+import Foundation
+
+/// `brender client list|show|update|delete`.
+enum ClientCommands {
+    static let spec = CommandSpec(
+        "client", abstract: "Inspect and manage render nodes (clients).",
+        subcommands: [list, show, update, delete])
+
+    static let list = CommandSpec(
+        "list", abstract: "List render nodes.",
+        discussion: "Filter keys: \(Client.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
+        options: [CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server],
+        examples: [
+            "brender client list",
+            "brender client list --filter status=enabled --filter tags=gpu",
+            "brender client list --filter connection=online --json | jq '.[].name'",
+        ],
+        action: { parsed, context in
+            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
+            let request = APIRequest(item: "client", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0)
+            let response = try await CommonOptions.client(parsed).send(request)
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else if response.items.isEmpty {
+                context.printError(filters.isEmpty ? "no clients have registered yet; start one with 'brender worker'" : "no clients match")
+            } else {
+                context.output.write(table(response.items))
+                if response.total > response.count {
+                    context.printError("showing \(response.count) of \(response.total) clients; use --limit and --offset to page")
+                }
+            }
+            return 0
+        })
+
+    static let show = CommandSpec(
+        "show", abstract: "Show one render node in full.",
+        options: [CommonOptions.json, CommonOptions.server],
+        positionals: [PositionalSpec("CLIENT", help: "The client's id or name.")],
+        examples: ["brender client show node-07"],
+        action: { parsed, context in
+            let key = parsed.positional("CLIENT")!
+            let filters: [String: JSONValue] = Int64(key).map { ["id": .int($0)] } ?? ["name": .string(key)]
+            let response = try await CommonOptions.client(parsed).send(APIRequest(item: "client", action: "read", filters: filters))
+            guard let client = response.items.first else {
+                throw CommandFailure("no client has the id or name '\(key)'; see 'brender client list'")
+            }
+            if parsed.flag("json") {
+                context.print(client.prettyPrinted())
+            } else {
+                for field in Client.schema.fields {
+                    let value = client[field.name] ?? .null
+                    let text = value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ",") } ?? value.stringValue ?? value.serialized()
+                    context.print("\((field.name + ":").padding(toLength: 15, withPad: " ", startingAt: 0))\(text)")
+                }
+            }
+            return 0
+        })
+
+    static let update = CommandSpec(
+        "update", abstract: "Change render nodes: enable or disable them, rename, retag.",
+        discussion: "Fields you can set: \(Client.schema.fields.filter(\.updatable).map(\.name).joined(separator: ", ")). Without --filter, --all is required so a whole farm is never changed by accident.",
+        options: [
+            CommonOptions.filter("client"),
+            .value("set", "KEY=VALUE", kind: .keyValue, repeatable: true, help: "A field to change; tags take a comma list."),
+            CommonOptions.all("client"), CommonOptions.json, CommonOptions.server,
+        ],
+        examples: [
+            "brender client update --filter name=node-07 --set status=disabled",
+            "brender client update --all --set status=enabled",
+            "brender client update --filter id=3 --set tags=gpu,fast",
+        ],
+        action: { parsed, context in
+            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
+            let values = try CommonOptions.fields(parsed, option: "set", schema: Client.schema, forFilter: false)
+            if values.isEmpty {
+                throw UsageError("nothing to change", hint: "add --set KEY=VALUE, e.g. --set status=disabled")
+            }
+            if filters.isEmpty && !parsed.flag("all") {
+                throw UsageError("no --filter given: this would change every client", hint: "add --filter KEY=VALUE, or --all to mean every client")
+            }
+            let request = APIRequest(item: "client", action: "update", filters: filters, values: values, all: parsed.flag("all"))
+            let response = try await CommonOptions.client(parsed).send(request)
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else {
+                context.print("\(count(response.count, "client")) changed (\(response.total) matched)")
+            }
+            return 0
+        })
+
+    static let delete = CommandSpec(
+        "delete", abstract: "Forget render nodes.",
+        discussion: "An online client is refused unless --force is given; a deleted worker that is still running registers again at its next heartbeat, so stop it first.",
+        options: [
+            CommonOptions.filter("client"), .flag("force", help: "Delete online clients too."), CommonOptions.all("client"),
+            CommonOptions.json, CommonOptions.server,
+        ],
+        examples: ["brender client delete --filter name=old-node", "brender client delete --filter connection=offline"],
+        action: { parsed, context in
+            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
+            if filters.isEmpty && !parsed.flag("all") {
+                throw UsageError("no --filter given: this would delete every client", hint: "add --filter KEY=VALUE, or --all to mean every client")
+            }
+            let request = APIRequest(item: "client", action: "delete", filters: filters, all: parsed.flag("all"), force: parsed.flag("force"))
+            let response = try await CommonOptions.client(parsed).send(request)
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else {
+                context.print("\(count(response.count, "client")) deleted")
+            }
+            return 0
+        })
+
+    static func table(_ items: [JSONValue], now: Double = Timestamp.now) -> String {
+        var table = TextTable(headers: ["ID", "NAME", "STATUS", "CONNECTION", "ACTIVITY", "TAGS", "LAST SEEN"])
+        for item in items {
+            let lastSeen = item["last_seen"]?.stringValue.flatMap(Timestamp.parse).map { Timestamp.ago($0, now: now) } ?? "-"
+            let tags = item["tags"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+            table.append([
+                item["id"]?.intValue.map(String.init) ?? "?", item["name"]?.stringValue ?? "?", item["status"]?.stringValue ?? "?",
+                item["connection"]?.stringValue ?? "?", item["activity"]?.stringValue ?? "?", tags.isEmpty ? "-" : tags, lastSeen,
+            ])
+        }
+        return table.rendered()
+    }
+}
+
+/// "1 client", "3 clients".
+func count(_ number: Int, _ noun: String) -> String {
+    "\(number) \(noun)\(number == 1 ? "" : "s")"
+}

@@ -1,0 +1,47 @@
+/// Options shared by several commands, declared once.
+enum CommonOptions {
+    static let defaultServer = "http://127.0.0.1:9999"
+
+    static let server = OptionSpec.value(
+        "server", short: "s", "URL", kind: .url, environment: "BRENDER_SERVER", default: defaultServer,
+        help: "The brender server to talk to.")
+
+    static let json = OptionSpec.flag("json", help: "Print the server's JSON items instead of a table.")
+
+    static func filter(_ item: String) -> OptionSpec {
+        .value(
+            "filter", short: "f", "KEY=VALUE", kind: .keyValue, repeatable: true,
+            help: "Only \(item)s whose KEY is VALUE; a comma list matches any of its values; several filters must all match.")
+    }
+
+    static let limit = OptionSpec.value("limit", "N", kind: .integer(1...1_000_000), help: "Show at most N items.")
+    static let offset = OptionSpec.value("offset", "N", kind: .integer(0...Int(Int32.max)), help: "Skip the first N matching items.")
+
+    static func all(_ item: String) -> OptionSpec {
+        .flag("all", help: "Act on every \(item) when no --filter is given.")
+    }
+
+    /// The client for `--server`.
+    static func client(_ parsed: ParsedCommand) throws -> BrenderClient {
+        try BrenderClient(server: parsed.string("server") ?? defaultServer)
+    }
+
+    /// Turns `--filter` (or `--set`) `KEY=VALUE` pairs into API JSON, typed by the item's schema.
+    static func fields(_ parsed: ParsedCommand, option: String, schema: ItemSchema, forFilter: Bool) throws(UsageError) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for (key, text) in parsed.keyValues(option) {
+            if result[key] != nil {
+                throw UsageError(
+                    "--\(option) \(key)=... is given twice",
+                    hint: forFilter ? "to match several values, give one comma list: --filter \(key)=a,b" : "set each field once")
+            }
+            result[key] = schema.commandLineValue(field: key, text: text, forFilter: forFilter)
+        }
+        return result
+    }
+
+    /// Prints an API answer's items as JSON, one array, for scripts and `jq`.
+    static func printJSON(_ response: APIResponse, _ context: CommandContext) {
+        context.print(JSONValue.array(response.items).prettyPrinted())
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import UnixSignals
+
+/// `brender server` and `brender worker`: the two long-running processes.
+enum DaemonCommands {
+    static let logLevel = OptionSpec.value(
+        "log-level", "LEVEL", kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]), environment: "BRENDER_LOG_LEVEL",
+        default: "info", help: "How much to log on standard error; debug logs every request.")
+
+    static let server = CommandSpec(
+        "server", abstract: "Run the farm's server: the HTTP JSON API and its database.",
+        discussion: "Keeps its SQLite database and files in the data directory. Every change is saved before it is acknowledged. Stops cleanly on SIGTERM or SIGINT.",
+        options: [
+            .value("listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999", help: "Address to listen on; port 0 picks a free port."),
+            .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
+            .value("worker-timeout", "SECONDS", kind: .seconds, default: "60", help: "A worker not heard from for this long goes offline."),
+            .value("sync", "MODE", kind: .choice(["normal", "full"]), default: "normal", help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
+            logLevel,
+        ],
+        examples: ["brender server", "brender server --listen 127.0.0.1:9999 --data /var/lib/brender"],
+        action: { parsed, context in
+            let address = HostPort(parsed.string("listen")!)!
+            var options = ServerOptions(host: address.host, port: address.port, dataDirectory: parsed.string("data")!)
+            options.farm.workerTimeout = parsed.seconds("worker-timeout") ?? 60
+            options.synchronous = parsed.string("sync") == "full" ? .full : .normal
+            let logger = makeLogger("brender.server", level: parsed.string("log-level"))
+            let dataDirectory = options.dataDirectory
+            do {
+                try await BrenderServer(options: options, logger: logger).run { port in
+                    context.print("brender server listening on http://\(address.host):\(port) (data: \(dataDirectory))")
+                }
+            } catch let error as StoreError {
+                throw CommandFailure(error.description)
+            } catch let error as SQLiteError {
+                throw CommandFailure("the database could not be opened or upgraded: \(error)")
+            } catch {
+                throw CommandFailure("the server stopped: \(error)")
+            }
+            return 0
+        })
+
+    static let worker = CommandSpec(
+        "worker", abstract: "Run a render node: register with the server and take work.",
+        discussion: "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
+        options: [
+            CommonOptions.server,
+            .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
+            .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
+            logLevel,
+        ],
+        examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
+        action: { parsed, context in
+            let name = parsed.string("name") ?? WorkerAgent.defaultName
+            guard FieldType.isValidName(name) else {
+                throw UsageError("--name '\(name)' is not a valid client name", hint: "use \(FieldType.name.summary)")
+            }
+            let tags = parsed.string("tags").map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            if let bad = tags?.first(where: { !FieldType.isValidName($0) }) {
+                throw UsageError("--tags has an invalid tag '\(bad)'", hint: "tags are \(FieldType.name.summary)")
+            }
+            let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
+            let agent = try WorkerAgent(
+                options: WorkerOptions(server: parsed.string("server")!, name: name, tags: tags), logger: logger)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await agent.run() }
+                group.addTask {
+                    for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                        logger.info("stopping", metadata: ["signal": "\(signal)"])
+                        break
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+            await agent.signOff()
+            return 0
+        })
+
+    static func makeLogger(_ label: String, level: String?) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level.flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+
+/// The farm's state and rules: the one owner of every client (and, later, job and task).
+///
+/// State lives in memory for speed and is written through to the ``FarmStore`` inside a
+/// transaction before memory changes or a request is answered: a change is either in the database
+/// and in memory, or in neither.
+public actor Farm {
+    /// Settings that shape the farm's behaviour.
+    public struct Options: Sendable {
+        /// Seconds without a heartbeat after which a worker is offline.
+        public var workerTimeout: Double
+        public init(workerTimeout: Double = 60) {
+            self.workerTimeout = workerTimeout
+        }
+
+        /// How often workers should send a heartbeat: four per timeout, at most every 15 seconds.
+        public var heartbeatInterval: Double { min(15, max(0.05, workerTimeout / 4)) }
+    }
+
+    let store: FarmStore
+    let options: Options
+    let logger: Logger
+    let now: @Sendable () -> Double
+    /// When this farm was loaded; loaded online clients get a full timeout from here to check in.
+    let startedAt: Double
+
+    var clients: [Int64: Client] = [:]
+    var clientIDsByName: [String: Int64] = [:]
+
+    /// Opens the database at `databasePath` and loads the farm into memory.
+    public init(
+        databasePath: String, options: Options = Options(), synchronous: SQLiteDatabase.SynchronousMode = .normal,
+        logger: Logger = Logger(label: "brender.farm"), now: @escaping @Sendable () -> Double = { Timestamp.now }
+    ) throws {
+        self.store = try FarmStore(path: databasePath, synchronous: synchronous)
+        self.options = options
+        self.logger = logger
+        self.now = now
+        self.startedAt = now()
+        for client in try store.loadClients() {
+            clients[client.id] = client
+            clientIDsByName[client.name] = client.id
+        }
+    }
+
+    /// Checkpoints and closes the database. The farm must not be used afterwards.
+    public func close() {
+        store.close()
+    }
+
+    /// Answers one API request.
+    public func handle(_ request: APIRequest) throws(APIError) -> APIResponse {
+        switch request.item {
+        case Client.schema.item:
+            return try handleClientRequest(request)
+        default:
+            throw APIError(
+                .unknownItem, "unknown item '\(request.item)'; items: \(Farm.schemas.map(\.item).joined(separator: ", "))",
+                field: "item")
+        }
+    }
+
+    /// Every item the API serves.
+    public static let schemas: [ItemSchema] = [Client.schema]
+
+    /// Runs a store write in a transaction, turning a database failure into an API error.
+    func writeThrough<T>(_ body: () throws -> T) throws(APIError) -> T {
+        do {
+            return try store.transaction(body)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            logger.error("database write failed", metadata: ["error": "\(error)"])
+            throw APIError(.internalError, "the server could not save the change (\(error)); nothing was changed")
+        }
+    }
+
+    /// Applies `page` to a sorted list of matches.
+    func page<T>(_ matches: [T], of request: APIRequest) -> ArraySlice<T> {
+        let start = min(request.offset, matches.count)
+        let end = request.limit.map { min(matches.count, start + $0) } ?? matches.count
+        return matches[start..<end]
+    }
+
+    /// Refuses an update or delete that has no filters unless the request says `"all": true`.
+    func requireFiltersOrAll(_ filters: FilterSet, _ request: APIRequest) throws(APIError) {
+        if filters.isEmpty && !request.all {
+            throw APIError(
+                .missingField,
+                "\(request.action) of \(request.item) with no filters would change every \(request.item); add filters or set \"all\": true",
+                field: "filters")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Talks to a brender server over HTTP: the admin API for commands, and the worker protocol.
+///
+/// Built on URLSession (libcurl on Linux): no build cost, and it reaches an HTTPS reverse proxy.
+public struct BrenderClient: Sendable {
+    /// The server's base URL, without a trailing slash.
+    public let serverURL: String
+    private let session: URLSession
+
+    public init(server: String) throws(ClientError) {
+        var text = server
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ClientError.invalidServerURL(server)
+        }
+        serverURL = text
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Sends one admin API request.
+    public func send(_ request: APIRequest, timeout: Double = 30) async throws(ClientError) -> APIResponse {
+        let json = try await post("/api", body: Data(request.json.serialized().utf8), timeout: timeout)
+        do {
+            return try APIResponse(json: json)
+        } catch {
+            throw ClientError.invalidResponse(url: serverURL, detail: "no items in the answer")
+        }
+    }
+
+    /// Posts a worker-protocol message and decodes the answer.
+    public func post<Body: Encodable, Reply: Decodable>(
+        _ path: String, _ body: Body, as reply: Reply.Type, timeout: Double = 30
+    ) async throws(ClientError) -> Reply {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(body)
+        } catch {
+            throw ClientError.invalidResponse(url: serverURL, detail: "could not encode the request: \(error)")
+        }
+        let json = try await post(path, body: data, timeout: timeout)
+        do {
+            return try JSONDecoder().decode(Reply.self, from: Data(json.serialized().utf8))
+        } catch {
+            throw ClientError.invalidResponse(url: serverURL, detail: "unexpected answer to \(path)")
+        }
+    }
+
+    /// `GET path`, answered with JSON.
+    public func get(_ path: String, timeout: Double = 10) async throws(ClientError) -> JSONValue {
+        var request = URLRequest(url: URL(string: serverURL + path)!)
+        request.timeoutInterval = timeout
+        return try await perform(request)
+    }
+
+    /// Posts raw JSON and returns the answer's JSON, or throws the server's error.
+    public func post(_ path: String, body: Data, timeout: Double = 30) async throws(ClientError) -> JSONValue {
+        var request = URLRequest(url: URL(string: serverURL + path)!)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.timeoutInterval = timeout
+        return try await perform(request)
+    }
+
+    private func perform(_ request: URLRequest) async throws(ClientError) -> JSONValue {
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch let error as URLError {
+            throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
+        } catch {
+            throw ClientError.unreachable(url: serverURL, reason: "\(error)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard let json = try? JSONValue.parse(data) else {
+            throw ClientError.invalidResponse(url: serverURL, detail: "HTTP \(status), not JSON")
+        }
+        if (200..<300).contains(status) { return json }
+        guard let error = json["error"]?.objectValue, let message = error["message"]?.stringValue else {
+            throw ClientError.invalidResponse(url: serverURL, detail: "HTTP \(status) without an error message")
+        }
+        throw ClientError.refused(
+            status: status, code: error["code"]?.stringValue ?? "", message: message, field: error["field"]?.stringValue)
+    }
+
+    static func reason(_ error: URLError) -> String {
+        switch error.code {
+        case .cannotConnectToHost: "connection refused"
+        case .timedOut: "timed out"
+        case .cannotFindHost, .dnsLookupFailed: "host not found"
+        case .networkConnectionLost: "connection lost"
+        case .notConnectedToInternet: "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: "TLS handshake failed"
+        default: error.localizedDescription
+        }
+    }
+}

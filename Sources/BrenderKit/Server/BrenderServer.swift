@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `brender server`: the farm behind an HTTP JSON API.
+public struct BrenderServer: Sendable {
+    public let options: ServerOptions
+    public let logger: Logger
+
+    public init(options: ServerOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops accepting requests, finishes those in flight,
+    /// checkpoints the database and returns.
+    ///
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let dataDirectory = try DataDirectory(path: options.dataDirectory)
+        let farm = try Farm(
+            databasePath: dataDirectory.databasePath, options: options.farm, synchronous: options.synchronous, logger: logger)
+        let startedAt = Timestamp.now
+
+        let router = Router()
+        router.middlewares.add(LogRequestsMiddleware(.debug))
+        Routes(farm: farm, maxBodySize: options.maxBodySize, startedAt: startedAt).register(on: router)
+
+        let host = options.host
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: options.port), serverName: "brender/\(BrenderVersion.current)"),
+            services: [
+                FarmMaintenanceService(farm: farm, interval: .milliseconds(Int64(min(1000, options.farm.workerTimeout * 250))))
+            ],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("brender server listening", metadata: ["address": "\(host):\(port)", "data": "\(dataDirectory.url.path)"])
+                onListening(port)
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                    await group.triggerGracefulShutdown()
+                    break
+                }
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
+        await farm.close()
+        withExtendedLifetime(dataDirectory) {}
+        logger.info("brender server stopped")
+    }
+}

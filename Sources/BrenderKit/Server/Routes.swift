@@ -1,0 +1,105 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The server's HTTP surface: the admin API, the worker protocol and the health check.
+struct Routes: Sendable {
+    let farm: Farm
+    let maxBodySize: Int
+    let startedAt: Double
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/api") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let body = try await collect(request)
+                let apiRequest = try APIRequest(body: body)
+                return try await farm.handle(apiRequest).json
+            }
+        }
+        for method: HTTPRequest.Method in [.get, .put, .delete, .patch] {
+            router.on("/api", method: method) { _, _ in
+                var response = Routes.json(
+                    APIError(.methodNotAllowed, "use POST for /api, with a JSON body {\"item\", \"action\", \"filters\", \"values\"}").json,
+                    status: .methodNotAllowed)
+                response.headers[.allow] = "POST"
+                return response
+            }
+        }
+        router.get("/health") { _, _ in
+            Routes.json(
+                [
+                    "ok": true, "version": .string(BrenderVersion.current),
+                    "uptime_seconds": .double(((Timestamp.now - startedAt) * 1000).rounded() / 1000),
+                ], status: .ok)
+        }
+        router.post("/worker/register") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let registration = try await decode(WorkerProtocol.Registration.self, from: request)
+                return try Routes.encode(await farm.register(registration))
+            }
+        }
+        router.post("/worker/heartbeat") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
+                return try Routes.encode(await farm.heartbeat(clientID: reference.clientID))
+            }
+        }
+        router.post("/worker/signoff") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
+                try await farm.signOff(clientID: reference.clientID)
+                return ["ok": true]
+            }
+        }
+    }
+
+    /// Runs a handler and turns its result or its ``APIError`` into a JSON response.
+    private func respond(_ body: () async throws(APIError) -> JSONValue) async -> Response {
+        do {
+            return Routes.json(try await body(), status: .ok)
+        } catch {
+            return Routes.json(error.json, status: .init(code: error.httpStatus))
+        }
+    }
+
+    private func collect(_ request: Request) async throws(APIError) -> Data {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: maxBodySize)
+            return Data(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.payloadTooLarge, "the request body is larger than the limit of \(maxBodySize) bytes")
+        } catch {
+            throw APIError(.invalidRequest, "the request body could not be read (\(error))")
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws(APIError) -> T {
+        let body = try await collect(request)
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError(.missingField, "the request has no '\(key.stringValue)'; it is required", field: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw APIError(.invalidValue, "'\(field)' has the wrong type: \(context.debugDescription)", field: field)
+        } catch {
+            throw APIError(.invalidJSON, "the request body is not valid JSON for this call")
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws(APIError) -> JSONValue {
+        do {
+            return try JSONValue.parse(JSONEncoder().encode(value))
+        } catch {
+            throw APIError(.internalError, "could not encode the answer (\(error))")
+        }
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        var buffer = ByteBuffer(string: value.serialized())
+        buffer.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// brender's durable state in SQLite: the write-through half of the farm.
+///
+/// The farm keeps its working state in memory and calls the store inside a transaction before it
+/// changes memory or answers a request, so an acknowledged change survives a crash.
+public final class FarmStore {
+    public let database: SQLiteDatabase
+
+    /// Opens the database at `path`, applying missing migrations.
+    public init(path: String, synchronous: SQLiteDatabase.SynchronousMode = .normal) throws {
+        database = try SQLiteDatabase(path: path, synchronous: synchronous)
+        try FarmSchema.migrator.migrate(database)
+    }
+
+    /// Runs `body` in one transaction.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try database.transaction(body)
+    }
+
+    /// Flushes the WAL into the database file and closes the connection.
+    public func close() {
+        try? database.checkpoint()
+        database.close()
+    }
+
+    // MARK: Clients
+
+    private static let clientColumns =
+        "id, name, hostname, platform, tags, status, connection, activity, version, registered_at, last_seen"
+
+    public func loadClients() throws -> [Client] {
+        try database.query("SELECT \(Self.clientColumns) FROM clients ORDER BY id") { row in
+            Client(
+                id: row.int64(0), name: row.string(1), hostname: row.string(2), platform: row.string(3),
+                tags: row.string(4).split(separator: ",").map(String.init),
+                status: Client.Status(rawValue: row.string(5)) ?? .disabled,
+                connection: Client.Connection(rawValue: row.string(6)) ?? .offline,
+                activity: Client.Activity(rawValue: row.string(7)) ?? .idle,
+                version: row.string(8), registeredAt: row.double(9), lastSeen: row.double(10))
+        }
+    }
+
+    /// Inserts a new client and returns the id the database gave it.
+    public func insertClient(_ client: Client) throws -> Int64 {
+        try database.run(
+            """
+            INSERT INTO clients (name, hostname, platform, tags, status, connection, activity, version, registered_at, last_seen)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """,
+            [
+                .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
+                .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.activity.rawValue),
+                .text(client.version), .real(client.registeredAt), .real(client.lastSeen),
+            ])
+        return database.lastInsertRowID
+    }
+
+    /// Writes every column of an existing client.
+    public func updateClient(_ client: Client) throws {
+        try database.run(
+            """
+            UPDATE clients SET name = ?2, hostname = ?3, platform = ?4, tags = ?5, status = ?6, connection = ?7,
+                activity = ?8, version = ?9, last_seen = ?10 WHERE id = ?1
+            """,
+            [
+                .integer(client.id), .text(client.name), .text(client.hostname), .text(client.platform),
+                .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
+                .text(client.activity.rawValue), .text(client.version), .real(client.lastSeen),
+            ])
+    }
+
+    /// Records that a worker was heard from.
+    public func touchClient(id: Int64, lastSeen: Double) throws {
+        try database.run("UPDATE clients SET last_seen = ?2 WHERE id = ?1", [.integer(id), .real(lastSeen)])
+    }
+
+    public func deleteClient(id: Int64) throws {
+        try database.run("DELETE FROM clients WHERE id = ?1", [.integer(id)])
+    }
+}

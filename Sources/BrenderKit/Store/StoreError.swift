@@ -1,0 +1,20 @@
+/// Errors from opening or upgrading brender's data directory and database.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    /// The database records a schema version newer than this program knows.
+    case databaseFromNewerVersion(path: String, schemaVersion: Int, supported: Int)
+    /// Another brender server holds the data directory.
+    case dataDirectoryLocked(path: String)
+    /// The data directory could not be created or used.
+    case dataDirectoryUnusable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .databaseFromNewerVersion(let path, let schemaVersion, let supported):
+            "the database \(path) was written by a newer brender (schema version \(schemaVersion); this brender knows up to \(supported)); upgrade brender or point --data at another directory"
+        case .dataDirectoryLocked(let path):
+            "the data directory \(path) is in use by another brender server; stop it first or use another --data directory"
+        case .dataDirectoryUnusable(let path, let reason):
+            "cannot use the data directory \(path): \(reason)"
+        }
+    }
+}

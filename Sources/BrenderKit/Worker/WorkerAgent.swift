@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+
+/// What a `brender worker` process is.
+public struct WorkerOptions: Sendable {
+    public var server: String
+    public var name: String
+    /// nil keeps the tags the server has for this node.
+    public var tags: [String]?
+
+    public init(server: String, name: String, tags: [String]?) {
+        self.server = server
+        self.name = name
+        self.tags = tags
+    }
+}
+
+/// The render node's side of the farm: registers with the server and keeps its record online.
+///
+/// It never gives up on the server: when it cannot be reached the agent retries with backoff
+/// (0.5 s doubling to 10 s), and when the server no longer knows it (restarted on a fresh
+/// database, or the client was deleted) it registers again.
+public actor WorkerAgent {
+    let options: WorkerOptions
+    let client: BrenderClient
+    let logger: Logger
+    private(set) var clientID: Int64?
+    private var heartbeatInterval: Double = 5
+    private var serverReachable = true
+
+    public init(options: WorkerOptions, logger: Logger) throws(ClientError) {
+        self.options = options
+        self.client = try BrenderClient(server: options.server)
+        self.logger = logger
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                if clientID == nil {
+                    try await register()
+                } else {
+                    try await Task.sleep(for: .seconds(heartbeatInterval))
+                    try await heartbeat()
+                }
+                backoff.reset()
+                noteReachable(true)
+            } catch is CancellationError {
+                return
+            } catch let error as ClientError {
+                if error.status == 404 {
+                    logger.warning("the server does not know this worker any more; registering again")
+                    clientID = nil
+                    continue
+                }
+                noteReachable(false, error)
+                do { try await Task.sleep(for: .seconds(backoff.next())) } catch { return }
+            } catch {
+                logger.error("unexpected error: \(error)")
+                do { try await Task.sleep(for: .seconds(backoff.next())) } catch { return }
+            }
+        }
+    }
+
+    /// Tells the server this worker is stopping. Best effort, bounded to two seconds.
+    public func signOff() async {
+        guard let clientID else { return }
+        do {
+            _ = try await client.post(
+                "/worker/signoff", WorkerProtocol.ClientReference(clientID: clientID), as: JSONValue.self, timeout: 2)
+            logger.info("signed off", metadata: ["client": "\(clientID)"])
+        } catch {
+            logger.warning("could not sign off: \(error)")
+        }
+    }
+
+    private func register() async throws {
+        let registration = WorkerProtocol.Registration(
+            name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
+            version: BrenderVersion.current)
+        let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
+        clientID = registered.clientID
+        heartbeatInterval = registered.heartbeatInterval
+        logger.info(
+            "registered with \(options.server) as client \(registered.clientID) (\(registered.name))",
+            metadata: ["client": "\(registered.clientID)"])
+    }
+
+    private func heartbeat() async throws {
+        guard let clientID else { return }
+        let reply = try await client.post(
+            "/worker/heartbeat", WorkerProtocol.ClientReference(clientID: clientID), as: WorkerProtocol.HeartbeatReply.self,
+            timeout: max(5, heartbeatInterval * 2))
+        heartbeatInterval = reply.heartbeatInterval
+    }
+
+    private func noteReachable(_ reachable: Bool, _ error: (any Error)? = nil) {
+        if reachable && !serverReachable {
+            logger.info("the server is reachable again")
+        } else if !reachable && serverReachable {
+            logger.warning("\(error.map { "\($0)" } ?? "server unreachable"); retrying")
+        }
+        serverReachable = reachable
+    }
+
+    /// This machine's host name.
+    public static var hostname: String {
+        ProcessInfo.processInfo.hostName
+    }
+
+    /// `linux-x86_64`, `linux-aarch64`, ...
+    public static var platform: String {
+        var info = utsname()
+        uname(&info)
+        let machine = withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        #if os(Linux)
+        return "linux-\(machine)"
+        #else
+        return "darwin-\(machine)"
+        #endif
+    }
+
+    /// A valid client name made from the host name (the part before the first dot, other characters replaced).
+    public static var defaultName: String {
+        let short = hostname.split(separator: ".").first.map(String.init) ?? "worker"
+        let cleaned = String(short.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "-" })
+        return FieldType.isValidName(cleaned) ? cleaned : "worker"
+    }
+}
+
+/// Exponential backoff: 0.5 s, 1 s, 2 s, ... up to a ceiling.
+struct Backoff {
+    var initial = 0.5
+    var ceiling = 10.0
+    private var current: Double?
+
+    mutating func next() -> Double {
+        let delay = current.map { min(ceiling, $0 * 2) } ?? initial
+        current = delay
+        return delay
+    }
+
+    mutating func reset() {
+        current = nil
+    }
+}

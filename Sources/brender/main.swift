@@ -1,0 +1,4 @@
+import BrenderKit
+import Foundation
+
+exit(await BrenderCLI.run(Array(CommandLine.arguments.dropFirst())))
