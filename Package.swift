@@ -44,9 +44,15 @@ let package = Package(
             dependencies: ["BrenderKit"],
             swiftSettings: swiftSettings
         ),
+        // Real processes for integration tests and benchmarks: a posix_spawn child and a test farm.
+        .target(
+            name: "BrenderTesting",
+            dependencies: ["BrenderKit"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "brender-bench",
-            dependencies: ["BrenderKit"],
+            dependencies: ["BrenderKit", "BrenderTesting"],
             path: "Benchmarks/brender-bench",
             swiftSettings: swiftSettings
         ),
@@ -57,7 +63,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BrenderKit"],
+            // Depends on the executable so `swift test` builds the binary the tests run.
+            dependencies: ["BrenderKit", "BrenderTesting", "brender"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,1 +1,4 @@
-print("placeholder")
+import BrenderKit
+import Foundation
+
+exit(await BenchmarkCLI.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,124 @@
+import BrenderKit
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `brender server` process on 127.0.0.1 with an OS-chosen port and a temporary data
+/// directory, plus helpers to start workers and run commands against it.
+public final class TestFarm: @unchecked Sendable {
+    /// The built `brender` executable.
+    public let binary: String
+    /// A fresh temporary directory: data, logs, scenes.
+    public let directory: URL
+    public let dataDirectory: URL
+    public private(set) var server: ChildProcess?
+    public private(set) var port: Int = 0
+    public private(set) var workers: [ChildProcess] = []
+    private var serverArguments: [String] = []
+    private var logCounter = 0
+
+    public var serverURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Creates the directories; call ``startServer(_:)`` next.
+    public init(binary: String = TestFarm.locateBinary()) throws {
+        self.binary = binary
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("brender-test-\(UUID().uuidString.prefix(8))")
+        dataDirectory = directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        for worker in workers where !worker.hasExited { worker.send(SIGKILL) }
+        if let server, !server.hasExited { server.send(SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts the server and waits until it listens. Extra arguments go to `brender server`.
+    public func startServer(_ extraArguments: [String] = [], port requestedPort: Int = 0) throws {
+        serverArguments = extraArguments
+        let server = try ChildProcess(
+            binary, ["server", "--listen", "127.0.0.1:\(requestedPort)", "--data", dataDirectory.path] + extraArguments,
+            logDirectory: directory, name: nextLogName("server"))
+        self.server = server
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let output = server.standardOutput
+            if let range = output.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                let line = output[range]
+                port = Int(line.split(separator: ":").last!)!
+                return
+            }
+            if server.hasExited {
+                throw TestFarmError.serverFailed(server.standardError)
+            }
+            usleep(20_000)
+        }
+        throw TestFarmError.serverFailed("did not report its port within 60 s: \(server.standardError)")
+    }
+
+    /// Starts the server again on the same port and data directory (after a stop or a kill).
+    public func restartServer() throws {
+        try startServer(serverArguments, port: port)
+    }
+
+    /// Starts a `brender worker` against this farm.
+    @discardableResult
+    public func startWorker(name: String, _ extraArguments: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
+        let worker = try ChildProcess(
+            binary, ["worker", "--server", serverURL, "--name", name] + extraArguments, environment: environment,
+            logDirectory: directory, name: nextLogName("worker-\(name)"))
+        workers.append(worker)
+        return worker
+    }
+
+    /// Runs a `brender` command against this farm and returns its exit code and output.
+    public func run(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ChildProcess.run(
+            binary, arguments, environment: ["BRENDER_SERVER": serverURL], logDirectory: directory, name: nextLogName("cli"),
+            timeout: timeout)
+    }
+
+    /// Sends one API request straight to the server.
+    public func api(_ request: APIRequest) async throws -> APIResponse {
+        try await BrenderClient(server: serverURL).send(request)
+    }
+
+    /// The server's clients, by name.
+    public func clients() async throws -> [String: JSONValue] {
+        let response = try await api(APIRequest(item: "client", action: "read"))
+        var byName: [String: JSONValue] = [:]
+        for item in response.items {
+            if let name = item["name"]?.stringValue { byName[name] = item }
+        }
+        return byName
+    }
+
+    private func nextLogName(_ base: String) -> String {
+        logCounter += 1
+        return "\(logCounter)-\(base)"
+    }
+
+    /// The `brender` executable next to the running test or benchmark binary, or `$BRENDER_BIN`.
+    public static func locateBinary() -> String {
+        if let explicit = ProcessInfo.processInfo.environment["BRENDER_BIN"] { return explicit }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("brender").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return "brender"
+    }
+}
+
+public enum TestFarmError: Error, CustomStringConvertible {
+    case serverFailed(String)
+
+    public var description: String {
+        switch self {
+        case .serverFailed(let detail): "brender server did not start: \(detail)"
+        }
+    }
+}

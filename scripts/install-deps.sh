@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages brender needs to build, test and render, when they are missing.
+# As root it installs them; otherwise it prints the command to run.
+set -euo pipefail
+
+missing=()
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+command -v blender >/dev/null 2>&1 || missing+=(blender)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "brender needs these Debian packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing ${missing[*]} ..." >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
