@@ -4,8 +4,11 @@ public enum BrenderCLI {
     public static let root = CommandSpec(
         "brender", abstract: "brender: a render farm for Blender.",
         discussion: "Run 'brender server' on one machine and 'brender worker' on every render node; drive the farm with the other commands.",
-        subcommands: [DaemonCommands.server, DaemonCommands.worker, ClientCommands.spec],
-        examples: ["brender server --data ./brender-data", "brender worker --server http://farm:9999", "brender client list"])
+        subcommands: [DaemonCommands.server, DaemonCommands.worker, JobCommands.spec, TaskCommands.spec, ClientCommands.spec, DemoSceneCommand.spec],
+        examples: [
+            "brender server --data ./brender-data", "brender worker --server http://farm:9999",
+            "brender job submit shot.blend --frames 1-250 --chunk 5 --wait", "brender client list",
+        ])
 
     /// Parses `arguments` (without the program name), runs the command, and returns the exit status:
     /// 0 on success, 1 when the command failed, 2 when it was invoked wrongly.

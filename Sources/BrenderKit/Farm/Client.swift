@@ -1,5 +1,5 @@
 /// A render node as the server knows it (the server calls a node a *client*).
-public struct Client: Sendable, Equatable {
+public struct Client: Sendable {
     /// The admin's intent: may this node be given work?
     public enum Status: String, Sendable, CaseIterable { case enabled, disabled }
     /// Whether the node's worker is heard from.
@@ -21,6 +21,8 @@ public struct Client: Sendable, Equatable {
     public var registeredAt: Double
     /// Seconds since 1970 of the last heartbeat or request from the worker.
     public var lastSeen: Double
+    /// The task the client runs, as (job, task); derived from the tasks, not stored with the client.
+    public var currentTask: (jobID: Int64, taskID: Int64)?
 
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
@@ -53,6 +55,7 @@ public struct Client: Sendable, Equatable {
             FieldSpec("connection", .choice(Connection.allCases.map(\.rawValue)), help: "online or offline."),
             FieldSpec("activity", .choice(Activity.allCases.map(\.rawValue)), help: "idle or busy."),
             FieldSpec("version", .text(maxLength: 64), help: "The worker's brender version."),
+            FieldSpec("task", .integer(1...Int64.max), help: "The task the client runs, if any."),
             FieldSpec("registered_at", .timestamp, filterable: false, help: "When the node first registered."),
             FieldSpec("last_seen", .timestamp, filterable: false, help: "When the server last heard from the node."),
         ]
@@ -70,6 +73,7 @@ public struct Client: Sendable, Equatable {
         case "connection": .string(connection.rawValue)
         case "activity": .string(activity.rawValue)
         case "version": .string(version)
+        case "task": currentTask.map { .int($0.taskID) } ?? .null
         case "registered_at": .string(Timestamp.format(registeredAt))
         case "last_seen": .string(Timestamp.format(lastSeen))
         default: .null
@@ -81,5 +85,14 @@ public struct Client: Sendable, Equatable {
         var object: [String: JSONValue] = [:]
         for field in Client.schema.fields { object[field.name] = value(of: field.name) }
         return .object(object)
+    }
+}
+
+extension Client: Equatable {
+    /// Equal when every stored field is; the derived current task is not compared.
+    public static func == (lhs: Client, rhs: Client) -> Bool {
+        lhs.id == rhs.id && lhs.name == rhs.name && lhs.hostname == rhs.hostname && lhs.platform == rhs.platform
+            && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.activity == rhs.activity
+            && lhs.version == rhs.version && lhs.registeredAt == rhs.registeredAt && lhs.lastSeen == rhs.lastSeen
     }
 }

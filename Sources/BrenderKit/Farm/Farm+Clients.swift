@@ -63,6 +63,7 @@ extension Farm {
                 "client updated",
                 metadata: ["client": "\(client.id)", "name": "\(client.name)", "status": "\(client.status.rawValue)"])
         }
+        if changed.contains(where: { $0.status == .enabled }) { dispatchToWaiters() }
         return APIResponse(items: changed.map(\.json), total: matches.count)
     }
 
@@ -78,6 +79,7 @@ extension Farm {
             for client in matches { try store.deleteClient(id: client.id) }
         }
         for client in matches {
+            try? releaseLostTask(of: client.id)
             clients[client.id] = nil
             clientIDsByName[client.name] = nil
             logger.info("client deleted", metadata: ["client": "\(client.id)", "name": "\(client.name)"])

@@ -12,7 +12,10 @@ extension Farm {
             try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
         }
         let time = now()
-        if let id = clientIDsByName[registration.name], var client = clients[id] {
+        if let id = clientIDsByName[registration.name], clients[id] != nil {
+            // A worker that registers runs nothing: whatever it ran before it restarted goes back.
+            try releaseLostTask(of: id)
+            var client = clients[id]!
             client.hostname = registration.hostname
             client.platform = registration.platform
             client.version = registration.version
@@ -58,9 +61,11 @@ extension Farm {
 
     /// A worker says it is stopping.
     public func signOff(clientID: Int64) throws(APIError) {
-        guard var client = clients[clientID] else {
+        guard clients[clientID] != nil else {
             throw APIError(.notFound, "client \(clientID) is not registered", field: "client_id")
         }
+        try releaseLostTask(of: clientID)
+        var client = clients[clientID]!
         client.connection = .offline
         client.activity = .idle
         client.lastSeen = now()
@@ -70,14 +75,20 @@ extension Farm {
         logger.info("client offline", metadata: ["client": "\(clientID)", "name": "\(client.name)", "reason": "signed off"])
     }
 
-    /// Marks offline every online client not heard from within the worker timeout.
+    /// Marks offline every online client not heard from within the worker timeout, and puts the
+    /// tasks they ran back in the queue.
     /// - Returns: the ids it marked offline.
     @discardableResult
     public func sweepTimedOutWorkers() -> [Int64] {
         let time = now()
         let deadline = time - options.workerTimeout
+        let silent = clients.values.filter { $0.connection == .online && max($0.lastSeen, startedAt) < deadline }.map(\.id)
+        for id in silent {
+            try? releaseLostTask(of: id)
+        }
         var timedOut: [Client] = []
-        for client in clients.values where client.connection == .online && max(client.lastSeen, startedAt) < deadline {
+        for id in silent {
+            guard let client = clients[id] else { continue }
             var updated = client
             updated.connection = .offline
             updated.activity = .idle

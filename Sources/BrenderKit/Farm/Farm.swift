@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// The farm's state and rules: the one owner of every client (and, later, job and task).
+/// The farm's state and rules: the one owner of every client, job and task.
 ///
 /// State lives in memory for speed and is written through to the ``FarmStore`` inside a
 /// transaction before memory changes or a request is answered: a change is either in the database
@@ -29,9 +29,31 @@ public actor Farm {
     var clients: [Int64: Client] = [:]
     var clientIDsByName: [String: Int64] = [:]
 
+    var jobs: [Int64: JobRuntime] = [:]
+    /// Job ids ascending; their first task ids ascend too, so a task id finds its job by binary search.
+    var jobIDs: [Int64] = []
+    /// Jobs with tasks to hand out, in dispatch order.
+    var dispatchOrder = DispatchOrder()
+    /// Idle workers holding a long-poll request for work.
+    var waiters = WaiterQueue()
+    /// Set once shutdown begins: long polls return at once.
+    var isShuttingDown = false
+    /// Log bytes received per task in its current lease, to drop resent chunks.
+    var logReceived: [Int64: (lease: Int32, bytes: Int)] = [:]
+    /// Where task logs are kept.
+    let logs: TaskLogStore
+    /// Where a job's output goes when the submission names none.
+    let defaultOutputDirectory: URL
+
     /// Opens the database at `databasePath` and loads the farm into memory.
+    ///
+    /// - Parameters:
+    ///   - logDirectory: where task logs go (default: `logs` beside the database).
+    ///   - outputDirectory: where jobs without an output pattern render (default: `renders` beside
+    ///     the database's folder).
     public init(
         databasePath: String, options: Options = Options(), synchronous: SQLiteDatabase.SynchronousMode = .normal,
+        logDirectory: URL? = nil, outputDirectory: URL? = nil,
         logger: Logger = Logger(label: "brender.farm"), now: @escaping @Sendable () -> Double = { Timestamp.now }
     ) throws {
         self.store = try FarmStore(path: databasePath, synchronous: synchronous)
@@ -39,9 +61,25 @@ public actor Farm {
         self.logger = logger
         self.now = now
         self.startedAt = now()
+        let dataDirectory = URL(fileURLWithPath: databasePath).deletingLastPathComponent()
+        self.logs = TaskLogStore(directory: logDirectory ?? dataDirectory.appendingPathComponent("logs"))
+        self.defaultOutputDirectory = outputDirectory ?? dataDirectory.deletingLastPathComponent().appendingPathComponent("renders")
         for client in try store.loadClients() {
             clients[client.id] = client
             clientIDsByName[client.name] = client.id
+        }
+        // Rebuild what is derived from the tasks: counters, dispatch order, who runs what.
+        var tasksByJob: [Int64: [RenderTask]] = [:]
+        try store.forEachTask { task in tasksByJob[task.jobID, default: []].append(task) }
+        for job in try store.loadJobs() {
+            let runtime = JobRuntime(job: job, tasks: tasksByJob.removeValue(forKey: job.id) ?? [])
+            guard !runtime.tasks.isEmpty else { continue }
+            jobs[job.id] = runtime
+            jobIDs.append(job.id)
+            if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+            for task in runtime.tasks where task.status == .active {
+                clients[task.clientID]?.currentTask = (job.id, task.id)
+            }
         }
     }
 
@@ -55,6 +93,10 @@ public actor Farm {
         switch request.item {
         case Client.schema.item:
             return try handleClientRequest(request)
+        case Job.schema.item:
+            return try handleJobRequest(request)
+        case RenderTask.schema.item:
+            return try handleTaskRequest(request)
         default:
             throw APIError(
                 .unknownItem, "unknown item '\(request.item)'; items: \(Farm.schemas.map(\.item).joined(separator: ", "))",
@@ -63,7 +105,7 @@ public actor Farm {
     }
 
     /// Every item the API serves.
-    public static let schemas: [ItemSchema] = [Client.schema]
+    public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema]
 
     /// Runs a store write in a transaction, turning a database failure into an API error.
     func writeThrough<T>(_ body: () throws -> T) throws(APIError) -> T {

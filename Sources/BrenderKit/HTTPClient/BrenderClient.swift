@@ -60,6 +60,35 @@ public struct BrenderClient: Sendable {
         return try await perform(request)
     }
 
+    /// `GET path` answered with plain text, e.g. a task's log; returns the body and response headers.
+    public func getText(_ path: String, timeout: Double = 30) async throws(ClientError) -> (body: Data, headers: [String: String]) {
+        var request = URLRequest(url: URL(string: serverURL + path)!)
+        request.timeoutInterval = timeout
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch let error as URLError {
+            throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
+        } catch {
+            throw ClientError.unreachable(url: serverURL, reason: "\(error)")
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw ClientError.invalidResponse(url: serverURL, detail: "not an HTTP answer")
+        }
+        guard (200..<300).contains(http.statusCode) else {
+            let json = try? JSONValue.parse(data)
+            throw ClientError.refused(
+                status: http.statusCode, code: json?["error"]?["code"]?.stringValue ?? "",
+                message: json?["error"]?["message"]?.stringValue ?? "HTTP \(http.statusCode)", field: nil)
+        }
+        var headers: [String: String] = [:]
+        for (key, value) in http.allHeaderFields {
+            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
+        }
+        return (data, headers)
+    }
+
     /// Posts raw JSON and returns the answer's JSON, or throws the server's error.
     public func post(_ path: String, body: Data, timeout: Double = 30) async throws(ClientError) -> JSONValue {
         var request = URLRequest(url: URL(string: serverURL + path)!)

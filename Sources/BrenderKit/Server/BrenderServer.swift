@@ -49,6 +49,7 @@ public struct BrenderServer: Sendable {
             tasks.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                    await farm.beginShutdown()  // end long polls so in-flight requests finish now
                     await group.triggerGracefulShutdown()
                     break
                 }

@@ -45,6 +45,33 @@ struct Routes: Sendable {
                 return try Routes.encode(await farm.heartbeat(clientID: reference.clientID))
             }
         }
+        router.post("/worker/task") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let taskRequest = try await decode(WorkerProtocol.TaskRequest.self, from: request)
+                let task = try await farm.requestTask(clientID: taskRequest.clientID, wait: taskRequest.wait)
+                return try Routes.encode(WorkerProtocol.TaskReply(task: task))
+            }
+        }
+        router.post("/worker/task/update") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                let update = try await decode(WorkerProtocol.TaskUpdate.self, from: request)
+                return try Routes.encode(await farm.updateTask(update))
+            }
+        }
+        // A task's log as plain text from byte `offset`; headers give the next offset and the task's status.
+        router.get("/logs/task/:id") { request, context in
+            guard let id = context.parameters.get("id").flatMap(Int64.init) else {
+                return Routes.json(APIError(.invalidValue, "the task id must be a number", field: "id").json, status: .badRequest)
+            }
+            let offset = request.uri.queryParameters.get("offset").flatMap(Int.init) ?? 0
+            guard let (data, status) = await farm.taskLog(taskID: id, offset: offset) else {
+                return Routes.json(APIError(.notFound, "there is no task \(id)", field: "id").json, status: .notFound)
+            }
+            var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+            headers[HTTPField.Name("X-Brender-Next-Offset")!] = String(offset + data.count)
+            headers[HTTPField.Name("X-Brender-Task-Status")!] = status.rawValue
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         router.post("/worker/signoff") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)

@@ -18,6 +18,46 @@ public enum FarmSchema {
                     last_seen REAL NOT NULL
                 );
                 """),
+        Migration(
+            version: 2, name: "jobs and tasks",
+            sql: """
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('blender', 'command')),
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'active', 'paused', 'completed', 'failed', 'canceled')),
+                    priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 100),
+                    file TEXT NOT NULL,
+                    frames TEXT NOT NULL,
+                    chunk_size INTEGER NOT NULL CHECK (chunk_size >= 1),
+                    output TEXT NOT NULL,
+                    format TEXT NOT NULL,
+                    scene TEXT,
+                    argv TEXT NOT NULL DEFAULT '[]',
+                    tags TEXT NOT NULL DEFAULT '',
+                    max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL
+                );
+                CREATE TABLE tasks (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    frame_start INTEGER NOT NULL,
+                    frame_end INTEGER NOT NULL,
+                    frame_step INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'active', 'completed', 'failed', 'canceled')),
+                    client_id INTEGER NOT NULL DEFAULT 0,
+                    lease INTEGER NOT NULL DEFAULT 0,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    frames_done INTEGER NOT NULL DEFAULT 0,
+                    started_at REAL NOT NULL DEFAULT 0,
+                    finished_at REAL NOT NULL DEFAULT 0,
+                    error TEXT,
+                    failed_on TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX tasks_by_job ON tasks (job_id);
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

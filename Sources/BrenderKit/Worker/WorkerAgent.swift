@@ -7,19 +7,32 @@ public struct WorkerOptions: Sendable {
     public var name: String
     /// nil keeps the tags the server has for this node.
     public var tags: [String]?
+    /// The Blender executable: a path, or a name looked up in `PATH`.
+    public var blender: String
+    /// Where per-task temporary folders are made.
+    public var scratchDirectory: URL
+    /// How long one request for work waits on the server.
+    public var pollWait: Double
 
-    public init(server: String, name: String, tags: [String]?) {
+    public init(
+        server: String, name: String, tags: [String]?, blender: String = "blender",
+        scratchDirectory: URL = FileManager.default.temporaryDirectory, pollWait: Double = 20
+    ) {
         self.server = server
         self.name = name
         self.tags = tags
+        self.blender = blender
+        self.scratchDirectory = scratchDirectory
+        self.pollWait = pollWait
     }
 }
 
-/// The render node's side of the farm: registers with the server and keeps its record online.
+/// The render node's side of the farm: registers with the server, keeps its record online, and
+/// runs the tasks it is given, one at a time.
 ///
 /// It never gives up on the server: when it cannot be reached the agent retries with backoff
-/// (0.5 s doubling to 10 s), and when the server no longer knows it (restarted on a fresh
-/// database, or the client was deleted) it registers again.
+/// (0.5 s doubling to 10 s) and keeps rendering, and when the server no longer knows it
+/// (restarted on a fresh database, or the client was deleted) it registers again.
 public actor WorkerAgent {
     let options: WorkerOptions
     let client: BrenderClient
@@ -34,8 +47,16 @@ public actor WorkerAgent {
         self.logger = logger
     }
 
-    /// Runs until the task is cancelled.
+    /// Runs until the calling task is cancelled; a task in progress is then stopped and handed back.
     public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.stayConnected() }
+            group.addTask { await self.takeWork() }
+        }
+    }
+
+    /// Registers, then sends heartbeats; registers again when the server forgets the worker.
+    private func stayConnected() async {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
@@ -62,6 +83,72 @@ public actor WorkerAgent {
                 do { try await Task.sleep(for: .seconds(backoff.next())) } catch { return }
             }
         }
+    }
+
+    /// Asks for work and runs it, one task at a time, until cancelled.
+    private func takeWork() async {
+        var next: WorkerProtocol.Assignment?
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            guard let clientID else {
+                do { try await Task.sleep(for: .milliseconds(50)) } catch { return }
+                continue
+            }
+            if next == nil {
+                do {
+                    next = try await client.post(
+                        "/worker/task", WorkerProtocol.TaskRequest(clientID: clientID, wait: options.pollWait),
+                        as: WorkerProtocol.TaskReply.self, timeout: options.pollWait + 15
+                    ).task
+                    backoff.reset()
+                } catch {
+                    if Task.isCancelled { return }
+                    do { try await Task.sleep(for: .seconds(backoff.next())) } catch { return }
+                    continue
+                }
+            }
+            guard let assignment = next else { continue }
+            next = await execute(assignment, clientID: clientID)
+        }
+    }
+
+    /// Runs one task and reports its outcome.
+    /// - Returns: the next task, when the server handed one out with the report.
+    private func execute(_ assignment: WorkerProtocol.Assignment, clientID: Int64) async -> WorkerProtocol.Assignment? {
+        logger.info(
+            "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
+        let stop = StopSignal()
+        let reporter = TaskReporter(client: client, clientID: clientID, assignment: assignment, stop: stop, logger: logger)
+        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory)
+        let outcome = await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
+                group.addTask { await reporter.runPeriodicFlush() }
+                let outcome = await runner.run(assignment, reporter: reporter, stop: stop)
+                group.cancelAll()
+                return outcome
+            }
+        } onCancel: {
+            stop.stop(reason: "the worker is stopping")
+        }
+        let stopping = Task.isCancelled
+        if let error = outcome.error {
+            logger.warning("task \(outcome.state.rawValue): \(error)", metadata: ["task": "\(assignment.taskID)"])
+        } else {
+            logger.info("task \(outcome.state.rawValue)", metadata: ["task": "\(assignment.taskID)"])
+        }
+        // Reported from a task of its own so a stopping worker still reports, within a few seconds;
+        // otherwise the report waits for the server as long as it takes.
+        let pollWait = options.pollWait
+        let report = Task {
+            await reporter.finish(
+                outcome.state, error: outcome.error, nextWait: stopping ? nil : pollWait, deadline: stopping ? Timestamp.now + 3 : nil)
+        }
+        let reply = await withTaskCancellationHandler {
+            await report.value
+        } onCancel: {
+            Task { await reporter.setDeadline(Timestamp.now + 3) }
+        }
+        return stopping || Task.isCancelled ? nil : reply?.next
     }
 
     /// Tells the server this worker is stopping. Best effort, bounded to two seconds.

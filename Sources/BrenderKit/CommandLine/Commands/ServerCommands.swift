@@ -47,6 +47,7 @@ enum DaemonCommands {
             CommonOptions.server,
             .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
             .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
+            .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
             logLevel,
         ],
         examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
@@ -61,7 +62,8 @@ enum DaemonCommands {
             }
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
             let agent = try WorkerAgent(
-                options: WorkerOptions(server: parsed.string("server")!, name: name, tags: tags), logger: logger)
+                options: WorkerOptions(server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!),
+                logger: logger)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await agent.run() }
                 group.addTask {

@@ -1,0 +1,299 @@
+import Foundation
+
+/// `brender job ...`: submit and manage render jobs.
+enum JobCommands {
+    static let spec = CommandSpec(
+        "job", abstract: "Submit and manage render jobs.",
+        subcommands: [submit, list, show, pause, resume, cancel, requeue, delete])
+
+    static let submit = CommandSpec(
+        "submit", abstract: "Submit a job: render FILE.blend's frames on the farm.",
+        discussion: """
+            Frames: 1-250, 1..250, 7, comma lists of both (1-10,20,30..40) and steps (1-100x5); each frame is rendered once. \
+            The job becomes tasks of at most --chunk consecutive frames. Paths are made absolute here and must be readable by \
+            every worker (shared storage). With --type command, the arguments after -- are run for each task, with {start}, \
+            {end} and {frame} replaced (a command with {frame} runs once per frame); success is exit code 0.
+            """,
+        options: [
+            .value("frames", short: "F", "SPEC", help: "The frames to render, e.g. 1-250."),
+            .value("chunk", short: "c", "N", kind: .integer(1...100_000), default: "1", help: "Frames per task."),
+            .value("priority", short: "p", "P", kind: .integer(0...100), default: "50", help: "0 to 100; higher goes first."),
+            .value("name", short: "n", "NAME", help: "A name for people (default: the file's name)."),
+            .value("output", short: "o", "PATTERN", help: "Output path; # runs are the frame number (default: renders/ID-NAME/frame_##### next to the server's data)."),
+            .value("format", "FORMAT", kind: .choice(Job.formats.keys.sorted()), default: "PNG", help: "Image format."),
+            .value("scene", "NAME", help: "The scene to render (default: the file's active scene)."),
+            .value("tags", short: "t", "TAG,...", help: "Only clients with all these tags take the job's tasks."),
+            .value("max-attempts", "N", kind: .integer(1...100), default: "3", help: "Attempts, each on another worker where possible, before a task fails for good."),
+            .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
+            .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
+            CommonOptions.json, CommonOptions.server,
+        ],
+        positionals: [PositionalSpec("FILE.blend|ARGV", optional: true, repeated: true, help: "The .blend file; for --type command, the command after --.")],
+        examples: [
+            "brender job submit shot.blend --frames 1-250 --chunk 10",
+            "brender job submit shot.blend --frames 1-100x5 --priority 80 --wait",
+            "brender job submit --type command --frames 1-100 --chunk 10 -- ./encode.sh {start} {end}",
+        ],
+        action: { parsed, context in
+            let values = try submissionValues(parsed)
+            let response = try await CommonOptions.client(parsed).send(APIRequest(item: "job", action: "create", values: values))
+            guard let job = response.items.first, let id = job["id"]?.intValue else {
+                throw CommandFailure("the server accepted the job but did not say its id")
+            }
+            if parsed.flag("json") {
+                context.print(job.prettyPrinted())
+            } else if parsed.flag("wait") {
+                context.printError(
+                    "job \(id) submitted: \(job["frames_total"]?.intValue ?? 0) frames in \(job["tasks_total"]?.intValue ?? 0) tasks"
+                        + (job["output"]?.stringValue.map { $0.isEmpty ? "" : ", output \($0)" } ?? ""))
+            } else {
+                context.print(String(id))
+            }
+            guard parsed.flag("wait") else { return 0 }
+            return try await JobProgress.follow(jobID: id, client: CommonOptions.client(parsed), context: context)
+        })
+
+    static func submissionValues(_ parsed: ParsedCommand) throws -> [String: JSONValue] {
+        guard let frames = parsed.string("frames") else {
+            throw UsageError("a job needs --frames", hint: "e.g. --frames 1-250; see 'brender job submit --help'")
+        }
+        do {
+            _ = try FrameSpec(parsing: frames)
+        } catch {
+            throw UsageError("bad --frames: \(error.message)", hint: "write frames like 1-250, 1..250, 7, 1-10,20 or 1-100x5")
+        }
+        let kind = Job.Kind(rawValue: parsed.string("type")!)!
+        let arguments = parsed.repeatedPositional("FILE.blend|ARGV")
+        let cwd = FileManager.default.currentDirectoryPath
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path
+        }
+        var values: [String: JSONValue] = [
+            "type": .string(kind.rawValue), "frames": .string(frames), "chunk": .int(Int64(parsed.int("chunk")!)),
+            "priority": .int(Int64(parsed.int("priority")!)), "max_attempts": .int(Int64(parsed.int("max-attempts")!)),
+        ]
+        switch kind {
+        case .blender:
+            guard arguments.count == 1 else {
+                throw UsageError(
+                    arguments.isEmpty ? "a blender job needs FILE.blend" : "a blender job takes one FILE.blend, not \(arguments.count) arguments",
+                    hint: "e.g. 'brender job submit shot.blend --frames 1-250'; for a command use --type command -- ARGV")
+            }
+            let file = absolute(arguments[0])
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw CommandFailure("\(file) does not exist; give the path of a .blend file that the workers can read")
+            }
+            values["file"] = .string(file)
+            values["format"] = .string(parsed.string("format")!)
+            if let output = parsed.string("output") { values["output"] = .string(absolute(output)) }
+            if let scene = parsed.string("scene") { values["scene"] = .string(scene) }
+        case .command:
+            guard !arguments.isEmpty else {
+                throw UsageError("a command job needs the command after --", hint: "e.g. brender job submit --type command --frames 1-10 -- echo {frame}")
+            }
+            values["argv"] = .array(arguments.map(JSONValue.string))
+        }
+        if let name = parsed.string("name") { values["name"] = .string(name) }
+        if let tags = parsed.string("tags") {
+            values["tags"] = .array(tags.split(separator: ",").map { .string(String($0)) })
+        }
+        return values
+    }
+
+    static let list = CommandSpec(
+        "list", abstract: "List jobs, oldest first.",
+        discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
+        options: [CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server],
+        examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
+        action: { parsed, context in
+            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Job.schema, forFilter: true)
+            let request = APIRequest(item: "job", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0)
+            let response = try await CommonOptions.client(parsed).send(request)
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+                return 0
+            }
+            guard !response.items.isEmpty else {
+                context.printError(filters.isEmpty ? "no jobs yet; submit one with 'brender job submit'" : "no jobs match")
+                return 0
+            }
+            var table = TextTable(headers: ["ID", "NAME", "STATUS", "PRIORITY", "FRAMES", "DONE", "TASKS", "SUBMITTED"])
+            for job in response.items {
+                let total = job["frames_total"]?.intValue ?? 0
+                let done = job["frames_done"]?.intValue ?? 0
+                let created = job["created_at"]?.stringValue.flatMap(Timestamp.parse).map { Timestamp.ago($0) } ?? "-"
+                table.append([
+                    job["id"]?.intValue.map(String.init) ?? "?", job["name"]?.stringValue ?? "", job["status"]?.stringValue ?? "",
+                    job["priority"]?.intValue.map(String.init) ?? "", "\(done)/\(total)", percent(done, total),
+                    "\(job["tasks_active"]?.intValue ?? 0) running, \(job["tasks_queued"]?.intValue ?? 0) queued", created,
+                ])
+            }
+            context.output.write(table.rendered())
+            if response.total > response.count {
+                context.printError("showing \(response.count) of \(response.total) jobs; use --limit and --offset to page")
+            }
+            return 0
+        })
+
+    static let show = CommandSpec(
+        "show", abstract: "Show one job in full.",
+        options: [CommonOptions.json, CommonOptions.server],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
+        action: { parsed, context in
+            let id = Int64(parsed.positional("JOB")!)!
+            let response = try await CommonOptions.client(parsed).send(APIRequest(item: "job", action: "read", filters: ["id": .int(id)]))
+            guard let job = response.items.first else { throw CommandFailure("there is no job \(id); see 'brender job list'") }
+            if parsed.flag("json") {
+                context.print(job.prettyPrinted())
+            } else {
+                for field in Job.schema.fields {
+                    guard let value = job[field.name], value != .null else { continue }
+                    if field.name == "argv" && value.arrayValue?.isEmpty == true { continue }
+                    let text = value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: field.name == "argv" ? " " : ",") }
+                        ?? value.stringValue ?? value.serialized()
+                    context.print("\((field.name + ":").padding(toLength: 17, withPad: " ", startingAt: 0))\(text)")
+                }
+            }
+            return 0
+        })
+
+    /// `pause`, `resume`, `cancel`: set the status of the given jobs.
+    static func statusCommand(_ name: String, status: JobStatus, abstract: String, verb: String) -> CommandSpec {
+        CommandSpec(
+            name, abstract: abstract, options: [CommonOptions.json, CommonOptions.server],
+            positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
+            action: { parsed, context in
+                let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
+                let request = APIRequest(
+                    item: "job", action: "update", filters: ["id": .array(ids.map(JSONValue.int))], values: ["status": .string(status.rawValue)])
+                let response = try await CommonOptions.client(parsed).send(request)
+                if parsed.flag("json") {
+                    CommonOptions.printJSON(response, context)
+                } else if response.total < ids.count {
+                    throw CommandFailure("no job has the id \(ids.count == 1 ? String(ids[0]) : "of every one given"); see 'brender job list'")
+                } else {
+                    for job in response.items {
+                        context.print("job \(job["id"]?.intValue ?? 0) \(verb) (now \(job["status"]?.stringValue ?? "?"))")
+                    }
+                    if response.count < response.total { context.print("\(count(response.total - response.count, "job")) already so") }
+                }
+                return 0
+            })
+    }
+
+    static let pause = statusCommand("pause", status: .paused, abstract: "Pause jobs: no new tasks start; running ones finish.", verb: "paused")
+    static let resume = statusCommand("resume", status: .queued, abstract: "Resume paused jobs.", verb: "resumed")
+    static let cancel = statusCommand(
+        "cancel", status: .canceled, abstract: "Cancel jobs: queued tasks are dropped and running ones stopped on their workers.", verb: "canceled")
+
+    static let requeue = CommandSpec(
+        "requeue", abstract: "Put a job's failed and canceled tasks back in the queue.",
+        options: [.flag("all", help: "Requeue completed tasks too: render the whole job again."), CommonOptions.json, CommonOptions.server],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
+        action: { parsed, context in
+            let id = Int64(parsed.positional("JOB")!)!
+            var statuses: [JSONValue] = ["failed", "canceled"]
+            if parsed.flag("all") { statuses.append("completed") }
+            let client = try CommonOptions.client(parsed)
+            let exists = try await client.send(APIRequest(item: "job", action: "read", filters: ["id": .int(id)]))
+            guard !exists.items.isEmpty else { throw CommandFailure("there is no job \(id); see 'brender job list'") }
+            let response = try await client.send(
+                APIRequest(item: "task", action: "update", filters: ["job": .int(id), "status": .array(statuses)], values: ["status": "queued"]))
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else {
+                context.print(
+                    response.count == 0
+                        ? "job \(id) has no \(parsed.flag("all") ? "failed, canceled or completed" : "failed or canceled") tasks to requeue"
+                        : "\(count(response.count, "task")) of job \(id) requeued")
+            }
+            return 0
+        })
+
+    static let delete = CommandSpec(
+        "delete", abstract: "Delete jobs that are not running, with their tasks and logs (rendered files stay).",
+        options: [CommonOptions.json, CommonOptions.server],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
+        action: { parsed, context in
+            let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
+            let response = try await CommonOptions.client(parsed).send(
+                APIRequest(item: "job", action: "delete", filters: ["id": .array(ids.map(JSONValue.int))]))
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else {
+                if response.count < ids.count { context.printError("\(count(ids.count - response.count, "job")) not found") }
+                context.print("\(count(response.count, "job")) deleted")
+            }
+            return response.count == ids.count ? 0 : 1
+        })
+
+    static func percent(_ done: Int64, _ total: Int64) -> String {
+        total == 0 ? "-" : "\(Int((Double(done) / Double(total) * 100).rounded(.down)))%"
+    }
+}
+
+/// Follows a job until it ends, with a progress bar on a terminal or plain lines otherwise.
+enum JobProgress {
+    static func follow(jobID: Int64, client: BrenderClient, context: CommandContext) async throws -> Int32 {
+        let terminal = context.errorOutput.isTerminal
+        var lastLine = ""
+        var unreachableSince: Double?
+        while true {
+            let job: JSONValue
+            do {
+                let response = try await client.send(APIRequest(item: "job", action: "read", filters: ["id": .int(jobID)]))
+                guard let found = response.items.first else { throw CommandFailure("job \(jobID) was deleted") }
+                job = found
+                unreachableSince = nil
+            } catch let error as ClientError where error.status == nil {
+                // The server may be restarting: keep following for a while.
+                let since = unreachableSince ?? Timestamp.now
+                unreachableSince = since
+                if Timestamp.now - since > 120 { throw error }
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            let status = JobStatus(rawValue: job["status"]?.stringValue ?? "") ?? .queued
+            let done = job["frames_done"]?.intValue ?? 0
+            let total = job["frames_total"]?.intValue ?? 0
+            let line = "job \(jobID): \(done)/\(total) frames (\(JobCommands.percent(done, total))), \(status.rawValue)"
+            if terminal {
+                let width = 30
+                let filled = total == 0 ? 0 : Int(Double(done) / Double(total) * Double(width))
+                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                context.errorOutput.write("\r[\(bar)] \(line)\u{1B}[K")
+            } else if line != lastLine {
+                context.print(line)
+            }
+            lastLine = line
+            if status.isFinished {
+                if terminal { context.errorOutput.write("\n") }
+                return try await report(job, status: status, client: client, context: context)
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private static func report(_ job: JSONValue, status: JobStatus, client: BrenderClient, context: CommandContext) async throws -> Int32 {
+        let id = job["id"]?.intValue ?? 0
+        switch status {
+        case .completed:
+            let output = job["output"]?.stringValue ?? ""
+            context.print("job \(id) completed: \(job["frames_done"]?.intValue ?? 0) frames" + (output.isEmpty ? "" : " in \(URL(fileURLWithPath: output).deletingLastPathComponent().path)"))
+            return 0
+        case .failed:
+            let failed = try await client.send(
+                APIRequest(item: "task", action: "read", filters: ["job": .int(id), "status": "failed"], limit: 1)
+            ).items.first
+            let taskID = failed?["id"]?.intValue
+            context.printError(
+                "brender: error: job \(id) failed"
+                    + (taskID.map { ": task \($0): \(failed?["error"]?.stringValue ?? "unknown error"); see 'brender task log \($0)'" } ?? ""))
+            return 1
+        default:
+            context.printError("brender: error: job \(id) was \(status.rawValue)")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// `brender task ...`: a job's tasks and their logs.
+enum TaskCommands {
+    static let spec = CommandSpec("task", abstract: "Inspect a job's tasks and their logs.", subcommands: [list, log, requeue])
+
+    static let list = CommandSpec(
+        "list", abstract: "List a job's tasks.",
+        options: [
+            .value("job", short: "j", "JOB", kind: .integer(1...Int.max), help: "The job whose tasks to list."),
+            CommonOptions.filter("task"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server,
+        ],
+        examples: ["brender task list --job 3", "brender task list --job 3 --filter status=failed"],
+        action: { parsed, context in
+            var filters = try CommonOptions.fields(parsed, option: "filter", schema: RenderTask.schema, forFilter: true)
+            if let job = parsed.int("job") { filters["job"] = .int(Int64(job)) }
+            if filters.isEmpty {
+                throw UsageError("name the job: --job JOB", hint: "e.g. 'brender task list --job 3'; 'brender job list' shows job ids")
+            }
+            let response = try await CommonOptions.client(parsed).send(
+                APIRequest(item: "task", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0))
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+                return 0
+            }
+            guard !response.items.isEmpty else {
+                context.printError("no tasks match")
+                return 0
+            }
+            var table = TextTable(headers: ["ID", "JOB", "STATUS", "FRAMES", "DONE", "CLIENT", "ATTEMPTS", "ERROR"])
+            for task in response.items {
+                table.append([
+                    task["id"]?.intValue.map(String.init) ?? "?", task["job"]?.intValue.map(String.init) ?? "?",
+                    task["status"]?.stringValue ?? "", task["frames"]?.stringValue ?? "",
+                    "\(task["frames_done"]?.intValue ?? 0)/\(task["frame_count"]?.intValue ?? 0)",
+                    task["client"]?.intValue.map(String.init) ?? "-", task["attempts"]?.intValue.map(String.init) ?? "0",
+                    task["error"]?.stringValue.map { String($0.prefix(60)) } ?? "",
+                ])
+            }
+            context.output.write(table.rendered())
+            if response.total > response.count {
+                context.printError("showing \(response.count) of \(response.total) tasks; use --limit and --offset to page")
+            }
+            return 0
+        })
+
+    static let log = CommandSpec(
+        "log", abstract: "Print a task's log (Blender's output, every attempt).",
+        options: [.flag("follow", short: "f", help: "Keep printing new lines until the task ends."), CommonOptions.server],
+        positionals: [PositionalSpec("TASK", kind: .integer(1...Int.max), help: "The task's id ('brender task list --job JOB').")],
+        action: { parsed, context in
+            let id = parsed.positional("TASK")!
+            let client = try CommonOptions.client(parsed)
+            var offset = 0
+            while true {
+                let chunk: (body: Data, headers: [String: String])
+                do throws(ClientError) {
+                    chunk = try await client.getText("/logs/task/\(id)?offset=\(offset)")
+                } catch {
+                    if error.status == 404 { throw CommandFailure("there is no task \(id); see 'brender task list --job JOB'") }
+                    throw error
+                }
+                if !chunk.body.isEmpty { context.output.write(String(decoding: chunk.body, as: UTF8.self)) }
+                offset = Int(chunk.headers["x-brender-next-offset"] ?? "") ?? offset + chunk.body.count
+                let status = TaskStatus(rawValue: chunk.headers["x-brender-task-status"] ?? "")
+                guard parsed.flag("follow") else { return 0 }
+                if chunk.body.isEmpty && status != .active && status != .queued { return 0 }
+                if chunk.body.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
+            }
+        })
+
+    static let requeue = CommandSpec(
+        "requeue", abstract: "Put tasks back in the queue (failed, canceled, completed or running ones).",
+        options: [CommonOptions.json, CommonOptions.server],
+        positionals: [PositionalSpec("TASK", kind: .integer(1...Int.max), repeated: true, help: "Task ids.")],
+        action: { parsed, context in
+            let ids = parsed.repeatedPositional("TASK").compactMap { Int64($0) }
+            let response = try await CommonOptions.client(parsed).send(
+                APIRequest(item: "task", action: "update", filters: ["id": .array(ids.map(JSONValue.int))], values: ["status": "queued"]))
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else {
+                context.print("\(count(response.count, "task")) requeued")
+            }
+            return 0
+        })
+}

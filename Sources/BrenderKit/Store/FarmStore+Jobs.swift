@@ -1,0 +1,101 @@
+import Foundation
+
+extension FarmStore {
+    private static let jobColumns =
+        "id, name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at, started_at, finished_at"
+
+    public func loadJobs() throws -> [Job] {
+        try database.query("SELECT \(Self.jobColumns) FROM jobs ORDER BY id") { row in
+            Job(
+                id: row.int64(0), name: row.string(1), kind: Job.Kind(rawValue: row.string(2)) ?? .blender,
+                status: JobStatus(rawValue: row.string(3)) ?? .paused, priority: row.int(4), file: row.string(5), frames: row.string(6),
+                chunkSize: row.int(7), output: row.string(8), format: row.string(9), scene: row.optionalString(10),
+                argv: (try? JSONDecoder().decode([String].self, from: Data(row.string(11).utf8))) ?? [],
+                tags: row.string(12).split(separator: ",").map(String.init), maxAttempts: row.int(13), createdAt: row.double(14),
+                startedAt: row.isNull(15) ? nil : row.double(15), finishedAt: row.isNull(16) ? nil : row.double(16))
+        }
+    }
+
+    /// Inserts a job and returns its id.
+    public func insertJob(_ job: Job) throws -> Int64 {
+        let argv = String(decoding: try JSONEncoder().encode(job.argv), as: UTF8.self)
+        try database.run(
+            """
+            INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            """,
+            [
+                .text(job.name), .text(job.kind.rawValue), .text(job.status.rawValue), .integer(Int64(job.priority)), .text(job.file),
+                .text(job.frames), .integer(Int64(job.chunkSize)), .text(job.output), .text(job.format), job.scene.map(SQLiteValue.text) ?? .null,
+                .text(argv), .text(job.tags.joined(separator: ",")), .integer(Int64(job.maxAttempts)), .real(job.createdAt),
+            ])
+        return database.lastInsertRowID
+    }
+
+    /// Writes the columns of a job that change after submission.
+    public func updateJob(_ job: Job) throws {
+        try database.run(
+            "UPDATE jobs SET name = ?2, status = ?3, priority = ?4, output = ?5, started_at = ?6, finished_at = ?7 WHERE id = ?1",
+            [
+                .integer(job.id), .text(job.name), .text(job.status.rawValue), .integer(Int64(job.priority)), .text(job.output),
+                job.startedAt.map(SQLiteValue.real) ?? .null, job.finishedAt.map(SQLiteValue.real) ?? .null,
+            ])
+    }
+
+    public func deleteJob(id: Int64) throws {
+        try database.run("DELETE FROM jobs WHERE id = ?1", [.integer(id)])
+    }
+
+    /// Inserts a job's tasks; returns the id of the first (the rest follow it in order).
+    public func insertTasks(jobID: Int64, chunks: [FrameChunk]) throws -> Int64 {
+        let statement = try database.prepare(
+            "INSERT INTO tasks (job_id, frame_start, frame_end, frame_step, status) VALUES (?1, ?2, ?3, ?4, 'queued')")
+        var first: Int64 = 0
+        for (index, chunk) in chunks.enumerated() {
+            if index > 0 { statement.reset() }
+            try statement.bind([.integer(jobID), .integer(Int64(chunk.start)), .integer(Int64(chunk.end)), .integer(Int64(chunk.step))])
+            while try statement.step() {}
+            if index == 0 { first = database.lastInsertRowID }
+        }
+        return first
+    }
+
+    /// Calls `body` with every task of every job, in id order.
+    public func forEachTask(_ body: (RenderTask) -> Void) throws {
+        let statement = try database.prepare(
+            """
+            SELECT id, job_id, frame_start, frame_end, frame_step, status, client_id, lease, failures, frames_done,
+                started_at, finished_at, error, failed_on FROM tasks ORDER BY id
+            """)
+        while try statement.step() {
+            var task = RenderTask(
+                id: statement.int64(0), jobID: statement.int64(1),
+                chunk: FrameChunk(start: statement.int(2), end: statement.int(3), step: statement.int(4)))
+            task.status = TaskStatus(rawValue: statement.string(5)) ?? .queued
+            task.clientID = statement.int64(6)
+            task.lease = Int32(statement.int(7))
+            task.failures = Int32(statement.int(8))
+            task.framesDone = Int32(statement.int(9))
+            task.startedAt = statement.double(10)
+            task.finishedAt = statement.double(11)
+            task.error = statement.optionalString(12)
+            let failedOn = statement.string(13)
+            task.failedOn = failedOn.isEmpty ? [] : failedOn.split(separator: ",").compactMap { Int64($0) }
+            body(task)
+        }
+    }
+
+    /// Writes every mutable column of a task.
+    public func updateTask(_ task: RenderTask) throws {
+        try database.run(
+            """
+            UPDATE tasks SET status = ?2, client_id = ?3, lease = ?4, failures = ?5, frames_done = ?6, started_at = ?7,
+                finished_at = ?8, error = ?9, failed_on = ?10 WHERE id = ?1
+            """,
+            [
+                .integer(task.id), .text(task.status.rawValue), .integer(task.clientID), .integer(Int64(task.lease)),
+                .integer(Int64(task.failures)), .integer(Int64(task.framesDone)), .real(task.startedAt), .real(task.finishedAt),
+                task.error.map(SQLiteValue.text) ?? .null, .text(task.failedOn.map(String.init).joined(separator: ",")),
+            ])
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// How one attempt at a task ended, as the worker reports it.
+public struct TaskOutcome: Sendable, Equatable {
+    public var state: WorkerProtocol.TaskState
+    public var error: String?
+}
+
+/// Runs one task on this node: Blender for a blender job, the argv for a command job.
+///
+/// A Blender frame counts only when its file exists, is non-empty and complete; an `Error:` line
+/// fails the task even when Blender exits 0 (it often does).
+struct TaskRunner: Sendable {
+    let blender: String
+    let logger: Logger
+    /// Where private per-task temporary folders are made.
+    let scratchDirectory: URL
+
+    func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
+        let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        } catch {
+            return TaskOutcome(state: .failed, error: "cannot create a temporary folder \(scratch.path): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outcome: TaskOutcome
+        switch assignment.kind {
+        case .blender: outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case .command: outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        }
+        if stop.isStopped {
+            return TaskOutcome(state: .released, error: stop.reason)
+        }
+        return outcome
+    }
+
+    private func runBlender(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async -> TaskOutcome {
+        let invocation = BlenderInvocation(assignment)
+        let expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
+        for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let errors = ErrorLines()
+        await reporter.log("[brender] \(blender) \(invocation.arguments.joined(separator: " "))")
+        let exit: ProcessExit
+        do {
+            var environment = ["TMPDIR": scratch.path, "HOME": scratch.path]
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
+            environment["XDG_CACHE_HOME"] = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
+            exit = try await ProcessRunner.run(blender, arguments: invocation.arguments, environment: environment, stop: stop) { line in
+                await reporter.log(line)
+                switch BlenderOutputParser.parse(line) {
+                case .saved(let path):
+                    if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil {
+                        await reporter.frameDone(frame)
+                    }
+                case .error(let message):
+                    errors.add(message)
+                default:
+                    break
+                }
+            }
+        } catch {
+            return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
+        }
+        await reporter.log("[brender] Blender ended with \(exit)")
+        if case .exited(let code) = exit, code != 0 {
+            return TaskOutcome(state: .failed, error: "Blender exited with code \(code)" + (errors.first.map { ": \($0)" } ?? ""))
+        }
+        if case .signaled(let signal) = exit {
+            return TaskOutcome(state: .failed, error: "Blender was killed by signal \(signal)")
+        }
+        if let first = errors.first {
+            return TaskOutcome(state: .failed, error: "Blender reported an error: \(first)")
+        }
+        // Every frame must be there, whatever Blender printed.
+        for frame in assignment.chunk.frames {
+            let path = invocation.expectedFiles[frame]!
+            if let problem = OutputVerifier.problem(with: path) {
+                return TaskOutcome(state: .failed, error: "frame \(frame) was not rendered: \(problem)")
+            }
+            await reporter.frameDone(frame)
+        }
+        return TaskOutcome(state: .completed, error: nil)
+    }
+
+    private func runCommand(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async -> TaskOutcome {
+        let chunk = assignment.chunk
+        let perFrame = assignment.argv.contains { $0.contains("{frame}") }
+        let runs: [(argv: [String], frames: [Int])] =
+            perFrame
+            ? chunk.frames.map { frame in (CommandTemplate.expand(assignment.argv, start: chunk.start, end: chunk.end, frame: frame), [frame]) }
+            : [(CommandTemplate.expand(assignment.argv, start: chunk.start, end: chunk.end, frame: chunk.start), Array(chunk.frames))]
+        for run in runs {
+            guard !stop.isStopped else { break }
+            let exit: ProcessExit
+            do {
+                exit = try await ProcessRunner.run(
+                    run.argv[0], arguments: Array(run.argv.dropFirst()), environment: ["TMPDIR": scratch.path], stop: stop
+                ) { line in await reporter.log(line) }
+            } catch {
+                return TaskOutcome(state: .failed, error: "cannot run '\(run.argv[0])': \(error)")
+            }
+            guard exit == .exited(0) else {
+                return TaskOutcome(state: .failed, error: "'\(run.argv.joined(separator: " "))' ended with \(exit)")
+            }
+            for frame in run.frames { await reporter.frameDone(frame) }
+        }
+        return TaskOutcome(state: .completed, error: nil)
+    }
+}
+
+/// Fills `{start}`, `{end}` and `{frame}` in a command job's argv.
+public enum CommandTemplate {
+    public static func expand(_ argv: [String], start: Int, end: Int, frame: Int) -> [String] {
+        argv.map {
+            $0.replacingOccurrences(of: "{start}", with: String(start)).replacingOccurrences(of: "{end}", with: String(end))
+                .replacingOccurrences(of: "{frame}", with: String(frame))
+        }
+    }
+}
+
+/// `Error:` lines seen in Blender's output.
+private final class ErrorLines: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func add(_ line: String) {
+        lines.withLock { $0.append(line) }
+    }
+
+    var first: String? { lines.withLock { $0.first } }
+}
