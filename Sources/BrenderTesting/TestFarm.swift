@@ -95,6 +95,33 @@ public final class TestFarm: @unchecked Sendable {
         return byName
     }
 
+    /// Makes a scene with `brender demo-scene` and returns its path.
+    public func makeScene(_ name: String, frames: Int = 12, samples: Int = 4, size: String = "64x48") throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        let result = try run(["demo-scene", path, "--frames", String(frames), "--samples", String(samples), "--size", size], timeout: 120)
+        guard result.status == 0 else { throw TestFarmError.serverFailed("demo-scene failed: \(result.stderr)") }
+        return path
+    }
+
+    /// Submits a job through the API and returns its id.
+    public func submit(_ values: [String: JSONValue]) async throws -> Int64 {
+        let response = try await api(APIRequest(item: "job", action: "create", values: values))
+        return response.items[0]["id"]!.intValue!
+    }
+
+    public func job(_ id: Int64) async throws -> JSONValue? {
+        try await api(APIRequest(item: "job", action: "read", filters: ["id": .int(id)])).items.first
+    }
+
+    public func tasks(of jobID: Int64) async throws -> [JSONValue] {
+        try await api(APIRequest(item: "task", action: "read", filters: ["job": .int(jobID)])).items
+    }
+
+    /// The log of a task as the server stores it.
+    public func log(task: Int64) async throws -> String {
+        String(decoding: try await BrenderClient(server: serverURL).getText("/logs/task/\(task)").body, as: UTF8.self)
+    }
+
     private func nextLogName(_ base: String) -> String {
         logCounter += 1
         return "\(logCounter)-\(base)"

@@ -1,8 +1,12 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
 @testable import BrenderKit
+
+/// A logger that drops everything, so test output shows only test results.
+let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
@@ -23,12 +27,12 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
     init() throws {
         file = try TemporaryDatabase()
         let clock = self.clock
-        farm = try Farm(databasePath: file.path, options: .init(workerTimeout: 10), now: { clock.now })
+        farm = try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
     }
 
     private func reopen() throws -> Farm {
         let clock = self.clock
-        return try Farm(databasePath: file.path, options: .init(workerTimeout: 10), now: { clock.now })
+        return try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
     }
 
     private func read(_ farm: Farm, _ filters: [String: JSONValue] = [:]) async throws -> [JSONValue] {

@@ -1,0 +1,71 @@
+import BrenderKit
+import BrenderTesting
+import Foundation
+import Testing
+
+/// Command jobs (no Blender) through the real server, workers and command line.
+@Suite struct CommandJobTests {
+    @Test func everyFrameRunsExactlyOnceAcrossWorkers() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        try farm.startWorker(name: "a")
+        try farm.startWorker(name: "b")
+        let record = farm.directory.appendingPathComponent("frames.txt").path
+        let result = try farm.run(
+            ["job", "submit", "--type", "command", "--frames", "1-20", "--chunk", "3", "--wait", "--", "sh", "-c", "echo {frame} >> \(record)"],
+            timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        #expect(lines.sorted() == Array(1...20))
+    }
+
+    @Test func aFailingCommandFailsAfterItsAttempts() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        try farm.startWorker(name: "a")
+        let result = try farm.run(
+            ["job", "submit", "--type", "command", "--frames", "1", "--max-attempts", "2", "--wait", "--", "sh", "-c", "echo nope; exit 3"],
+            timeout: 120)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("'sh -c echo nope; exit 3' ended with exit code 3"))
+        let log = try farm.run(["task", "log", "1"])
+        #expect(log.stdout.components(separatedBy: "nope").count == 3, "both attempts' output is in the log")
+    }
+
+    @Test func jobCommandsPauseResumeListAndRequeue() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let submitted = try farm.run(["job", "submit", "--type", "command", "--frames", "1-4", "--name", "later", "--", "true"])
+        #expect(submitted.stdout == "1\n")
+        #expect(try farm.run(["job", "pause", "1"]).stdout == "job 1 paused (now paused)\n")
+        let list = try farm.run(["job", "list"])
+        #expect(list.stdout.contains("1   later  paused  50        0/4     0%    0 running, 4 queued"))
+        try farm.startWorker(name: "w")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await farm.job(1)?["frames_done"] == 0, "a paused job starts nothing")
+        // A waiting worker may start it before the answer is written: queued or already active.
+        let resumed = try farm.run(["job", "resume", "1"]).stdout
+        #expect(resumed == "job 1 resumed (now queued)\n" || resumed == "job 1 resumed (now active)\n" || resumed == "job 1 resumed (now completed)\n")
+        #expect(await eventually { try await farm.job(1)?["status"] == "completed" })
+        let requeue = try farm.run(["job", "requeue", "1", "--all"])
+        #expect(requeue.stdout == "4 tasks of job 1 requeued\n")
+        #expect(await eventually { try await farm.job(1)?["status"] == "completed" })
+        let refused = try farm.run(["job", "pause", "1"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "brender: error: job 1 is completed; it cannot become paused\n")
+        let tasks = try farm.run(["task", "list", "--job", "1"])
+        #expect(tasks.stdout.split(separator: "\n").count == 5)
+        #expect(try farm.run(["job", "delete", "1"]).stdout == "1 job deleted\n")
+    }
+
+    @Test func submitRefusesBadInputBeforeSendingIt() throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let reversed = try farm.run(["job", "submit", "--type", "command", "--frames", "9-1", "--", "true"])
+        #expect(reversed.status == 2)
+        #expect(reversed.stderr.hasPrefix("brender: error: bad --frames: reversed range '9-1'"))
+        let missing = try farm.run(["job", "submit", "/no/such.blend", "--frames", "1"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "brender: error: /no/such.blend does not exist; give the path of a .blend file that the workers can read\n")
+    }
+}
