@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# brender's main job on one machine: a server, a worker, and the farm listed.
-# Everything lives in ./brender-demo and stops when the script ends.
+# brender's main job on one machine: a server, a worker, and a small Cycles animation rendered
+# by real Blender, with its progress and where the frames are. Give a .blend (and a frame spec)
+# to render your own scene instead:   scripts/demo.sh shot.blend 1-48
+# Everything lives in ./brender-demo; the server and worker stop when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,6 +17,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+scene="${1:-}"
+frames="${2:-1-24}"
+if [ -z "$scene" ]; then
+    scene="$demo/demo.blend"
+    echo "making a 24-frame demo scene with Blender: $scene"
+    "$brender" demo-scene "$scene" --frames 24 --size 160x120 --samples 16 >/dev/null
+fi
+
 "$brender" server --listen 127.0.0.1:0 --data "$demo/data" >"$demo/server.out" 2>"$demo/server.log" &
 server=$!
 for _ in $(seq 1 100); do
@@ -22,12 +32,12 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 export BRENDER_SERVER=$(grep -o 'http://[0-9.]*:[0-9]*' "$demo/server.out")
-echo "server: $BRENDER_SERVER (data in $demo/data, log in $demo/server.log)"
+echo "server: $BRENDER_SERVER (data and logs in $demo)"
 
-"$brender" worker --name demo-worker 2>"$demo/worker.log" &
+"$brender" worker --name "$(hostname -s 2>/dev/null || echo demo)-worker" 2>"$demo/worker.log" &
 worker=$!
-for _ in $(seq 1 100); do
-    "$brender" client list --filter name=demo-worker --filter connection=online 2>/dev/null | grep -q demo-worker && break
-    sleep 0.1
-done
 "$brender" client list
+
+"$brender" job submit "$scene" --frames "$frames" --chunk 4 --wait
+"$brender" task list --job 1
+echo "frames: $(ls "$demo"/renders/1-*/ | head -3 | tr '\n' ' ')... in $(ls -d "$demo"/renders/1-*)"
