@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Runs Blender and command tasks: signals reach the child, unlike Foundation.Process off the main thread.
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        // The benchmark's simulated workers speak HTTP over NIO; already built for Hummingbird.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -52,7 +54,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "brender-bench",
-            dependencies: ["BrenderKit", "BrenderTesting"],
+            dependencies: [
+                "BrenderKit", "BrenderTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Benchmarks/brender-bench",
             swiftSettings: swiftSettings
         ),

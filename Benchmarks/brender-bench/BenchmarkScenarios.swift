@@ -8,11 +8,21 @@ import Glibc
 
 /// The benchmark scenarios, each returning its figures.
 enum BenchmarkScenarios {
-    public static let names = ["clients"]
+    static let names = ["dispatch", "latency", "clients"]
 
     static func run(_ name: String, scale: Double, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
         switch name {
         case "clients": return try await clients(count: max(10, Int(10_000 * scale)), log: log)
+        case "dispatch":
+            var figures: [String: JSONValue] = [:]
+            for workers in [10, 100, 1000] {
+                let count = max(2, Int(Double(workers) * scale.squareRoot()))
+                figures["workers_\(workers)"] = .object(
+                    try await DispatchScenarios.throughput(workers: count, tasks: max(100, Int(100_000 * scale)), log: log))
+            }
+            return figures
+        case "latency":
+            return try await DispatchScenarios.latency(workers: max(2, Int(100 * scale.squareRoot())), rounds: max(3, Int(30 * scale.squareRoot())), log: log)
         default: throw CommandFailure("unknown scenario \(name)")
         }
     }

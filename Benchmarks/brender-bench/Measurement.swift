@@ -6,17 +6,17 @@ import Glibc
 
 /// A set of timings in seconds, summarised as people read them.
 struct Timings: Sendable {
-    public private(set) var samples: [Double] = []
+    private(set) var samples: [Double] = []
 
-    public init() {}
+    init() {}
 
-    public mutating func add(_ seconds: Double) { samples.append(seconds) }
+    mutating func add(_ seconds: Double) { samples.append(seconds) }
 
-    public var median: Double { percentile(50) }
-    public var p99: Double { percentile(99) }
-    public var total: Double { samples.reduce(0, +) }
+    var median: Double { percentile(50) }
+    var p99: Double { percentile(99) }
+    var total: Double { samples.reduce(0, +) }
 
-    public func percentile(_ p: Double) -> Double {
+    func percentile(_ p: Double) -> Double {
         guard !samples.isEmpty else { return .nan }
         let sorted = samples.sorted()
         let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
@@ -40,12 +40,12 @@ func measure<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
 
 /// CPU time and peak memory of a process, read from /proc.
 struct ProcessUsage: Sendable {
-    public let cpuSeconds: Double
-    public let peakRSSBytes: Int
-    public let rssBytes: Int
+    let cpuSeconds: Double
+    let peakRSSBytes: Int
+    let rssBytes: Int
 
     /// Reads `/proc/PID/stat` and `/proc/PID/status`; nil when the process is gone.
-    public init?(pid: Int32) {
+    init?(pid: Int32) {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         else { return nil }
