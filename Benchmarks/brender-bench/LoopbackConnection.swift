@@ -9,8 +9,6 @@ import NIOPosix
 struct LoopbackConnection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
-    private let encoder = JSONEncoder()
-    private let decoder = JSONDecoder()
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -33,12 +31,12 @@ struct LoopbackConnection {
     }
 
     /// Posts JSON and decodes the answer; a non-2xx status is a failure.
-    mutating func post<Body: Encodable, Reply: Decodable>(_ path: String, _ body: Body, as reply: Reply.Type) async throws -> Reply {
-        let (status, bytes) = try await post(path, Array(try encoder.encode(body)))
+    mutating func post<Body: JSONConvertible, Reply: JSONConvertible>(_ path: String, _ body: Body, as reply: Reply.Type) async throws -> Reply {
+        let (status, bytes) = try await post(path, body.json.serializedBytes())
         guard (200..<300).contains(status) else {
             throw Failure(description: "\(path) answered \(status): \(String(decoding: bytes, as: UTF8.self))")
         }
-        return try decoder.decode(Reply.self, from: Data(bytes))
+        return try Reply(json: JSONValue.parse(Data(bytes)))
     }
 
     mutating func post(_ path: String, _ body: [UInt8]) async throws -> (Int, [UInt8]) {

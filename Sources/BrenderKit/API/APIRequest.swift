@@ -44,7 +44,8 @@ public struct APIRequest: Sendable, Equatable {
         do {
             json = try JSONValue.parse(body)
         } catch {
-            throw APIError(.invalidJSON, "the request body is not valid JSON; send {\"item\": ..., \"action\": ..., \"filters\": {...}, \"values\": {...}}")
+            throw APIError(
+                .invalidJSON, "the request body is not valid JSON (\(error)); send {\"item\": ..., \"action\": ..., \"filters\": {...}, \"values\": {...}}")
         }
         try self.init(json: json)
     }

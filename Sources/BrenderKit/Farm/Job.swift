@@ -1,7 +1,7 @@
 /// A render job: what to render and how it is split into tasks.
 public struct Job: Sendable, Equatable {
     /// What the job's tasks run.
-    public enum Kind: String, Sendable, CaseIterable, Codable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// Blender renders the chunk's frames of a .blend file.
         case blender
         /// An arbitrary argv with `{start}`, `{end}` and `{frame}` placeholders.

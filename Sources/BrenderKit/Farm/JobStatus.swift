@@ -9,7 +9,7 @@
 /// canceled  -> queued, active            (requeue)
 /// ```
 /// `queued` means no task of the job has started (again) yet; `active` that some have.
-public enum JobStatus: String, Sendable, CaseIterable, Codable {
+public enum JobStatus: String, Sendable, CaseIterable {
     case queued, active, paused, completed, failed, canceled
 
     /// The statuses this one may change to.
@@ -47,7 +47,7 @@ public enum JobStatus: String, Sendable, CaseIterable, Codable {
 /// failed    -> queued        (requeue)
 /// canceled  -> queued        (requeue)
 /// ```
-public enum TaskStatus: String, Sendable, CaseIterable, Codable {
+public enum TaskStatus: String, Sendable, CaseIterable {
     case queued, active, completed, failed, canceled
 
     public var allowedNext: Set<TaskStatus> {

@@ -27,7 +27,7 @@ public struct BrenderClient: Sendable {
 
     /// Sends one admin API request.
     public func send(_ request: APIRequest, timeout: Double = 30) async throws(ClientError) -> APIResponse {
-        let json = try await post("/api", body: Data(request.json.serialized().utf8), timeout: timeout)
+        let json = try await post("/api", body: Data(request.json.serializedBytes()), timeout: timeout)
         do {
             return try APIResponse(json: json)
         } catch {
@@ -36,20 +36,14 @@ public struct BrenderClient: Sendable {
     }
 
     /// Posts a worker-protocol message and decodes the answer.
-    public func post<Body: Encodable, Reply: Decodable>(
+    public func post<Body: JSONConvertible, Reply: JSONConvertible>(
         _ path: String, _ body: Body, as reply: Reply.Type, timeout: Double = 30
     ) async throws(ClientError) -> Reply {
-        let data: Data
+        let json = try await post(path, body: Data(body.json.serializedBytes()), timeout: timeout)
         do {
-            data = try JSONEncoder().encode(body)
+            return try Reply(json: json)
         } catch {
-            throw ClientError.invalidResponse(url: serverURL, detail: "could not encode the request: \(error)")
-        }
-        let json = try await post(path, body: data, timeout: timeout)
-        do {
-            return try JSONDecoder().decode(Reply.self, from: Data(json.serialized().utf8))
-        } catch {
-            throw ClientError.invalidResponse(url: serverURL, detail: "unexpected answer to \(path)")
+            throw ClientError.invalidResponse(url: serverURL, detail: "unexpected answer to \(path): \(error.message)")
         }
     }
 

@@ -36,26 +36,26 @@ struct Routes: Sendable {
         router.post("/worker/register") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let registration = try await decode(WorkerProtocol.Registration.self, from: request)
-                return try Routes.encode(await farm.register(registration))
+                return try await farm.register(registration).json
             }
         }
         router.post("/worker/heartbeat") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
-                return try Routes.encode(await farm.heartbeat(clientID: reference.clientID))
+                return try await farm.heartbeat(clientID: reference.clientID).json
             }
         }
         router.post("/worker/task") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let taskRequest = try await decode(WorkerProtocol.TaskRequest.self, from: request)
                 let task = try await farm.requestTask(clientID: taskRequest.clientID, wait: taskRequest.wait)
-                return try Routes.encode(WorkerProtocol.TaskReply(task: task))
+                return WorkerProtocol.TaskReply(task: task).json
             }
         }
         router.post("/worker/task/update") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let update = try await decode(WorkerProtocol.TaskUpdate.self, from: request)
-                return try Routes.encode(await farm.updateTask(update))
+                return try await farm.updateTask(update).json
             }
         }
         // A task's log as plain text from byte `offset`; headers give the next offset and the task's status.
@@ -76,7 +76,7 @@ struct Routes: Sendable {
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
                 try await farm.signOff(clientID: reference.clientID)
-                return ["ok": true]
+                return WorkerProtocol.Acknowledgement().json
             }
         }
     }
@@ -102,31 +102,21 @@ struct Routes: Sendable {
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws(APIError) -> T {
+    private func decode<T: JSONConvertible>(_ type: T.Type, from request: Request) async throws(APIError) -> T {
         let body = try await collect(request)
+        let json: JSONValue
         do {
-            return try JSONDecoder().decode(T.self, from: body)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw APIError(.missingField, "the request has no '\(key.stringValue)'; it is required", field: key.stringValue)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw APIError(.invalidValue, "'\(field)' has the wrong type: \(context.debugDescription)", field: field)
+            json = try JSONValue.parse(body)
         } catch {
-            throw APIError(.invalidJSON, "the request body is not valid JSON for this call")
+            throw APIError(.invalidJSON, "the request body is not valid JSON (\(error))")
         }
-    }
-
-    static func encode<T: Encodable>(_ value: T) throws(APIError) -> JSONValue {
-        do {
-            return try JSONValue.parse(JSONEncoder().encode(value))
-        } catch {
-            throw APIError(.internalError, "could not encode the answer (\(error))")
-        }
+        return try T(json: json)
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
-        var buffer = ByteBuffer(string: value.serialized())
-        buffer.writeString("\n")
+        var bytes = value.serializedBytes()
+        bytes.append(UInt8(ascii: "\n"))
+        let buffer = ByteBuffer(bytes: bytes)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }

@@ -10,7 +10,7 @@ extension FarmStore {
                 id: row.int64(0), name: row.string(1), kind: Job.Kind(rawValue: row.string(2)) ?? .blender,
                 status: JobStatus(rawValue: row.string(3)) ?? .paused, priority: row.int(4), file: row.string(5), frames: row.string(6),
                 chunkSize: row.int(7), output: row.string(8), format: row.string(9), scene: row.optionalString(10),
-                argv: (try? JSONDecoder().decode([String].self, from: Data(row.string(11).utf8))) ?? [],
+                argv: ((try? JSONValue.parse(Data(row.string(11).utf8)))?.arrayValue ?? []).compactMap(\.stringValue),
                 tags: row.string(12).split(separator: ",").map(String.init), maxAttempts: row.int(13), createdAt: row.double(14),
                 startedAt: row.isNull(15) ? nil : row.double(15), finishedAt: row.isNull(16) ? nil : row.double(16))
         }
@@ -18,7 +18,7 @@ extension FarmStore {
 
     /// Inserts a job and returns its id.
     public func insertJob(_ job: Job) throws -> Int64 {
-        let argv = String(decoding: try JSONEncoder().encode(job.argv), as: UTF8.self)
+        let argv = JSONValue.array(job.argv.map(JSONValue.string)).serialized()
         try database.run(
             """
             INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at)

@@ -156,7 +156,7 @@ public actor WorkerAgent {
         guard let clientID else { return }
         do {
             _ = try await client.post(
-                "/worker/signoff", WorkerProtocol.ClientReference(clientID: clientID), as: JSONValue.self, timeout: 2)
+                "/worker/signoff", WorkerProtocol.ClientReference(clientID: clientID), as: WorkerProtocol.Acknowledgement.self, timeout: 2)
             logger.info("signed off", metadata: ["client": "\(clientID)"])
         } catch {
             logger.warning("could not sign off: \(error)")
