@@ -4,7 +4,7 @@ public struct Client: Sendable {
     public enum Status: String, Sendable, CaseIterable { case enabled, disabled }
     /// Whether the node's worker is heard from.
     public enum Connection: String, Sendable, CaseIterable { case online, offline }
-    /// Whether the node is running a task.
+    /// Whether the node is running a task: derived from its task, never stored on its own.
     public enum Activity: String, Sendable, CaseIterable { case idle, busy }
 
     public var id: Int64

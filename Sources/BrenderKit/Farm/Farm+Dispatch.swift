@@ -34,31 +34,60 @@ extension Farm {
         for waiter in waiters.removeAll() { waiter.continuation.resume(returning: nil) }
     }
 
-    /// Hands out queued work to waiting workers, first come first served, while there is work.
+    /// Hands out queued work to waiting workers, first come first served, while there is work:
+    /// all in one transaction, and each waiter answered only after it is committed.
     func dispatchToWaiters() {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
+        var started: [(clientID: Int64, start: TaskStart)] = []
         for clientID in waiters.order {
-            guard !dispatchOrder.isEmpty else { return }
-            guard let assignment = try? assignTask(to: clientID) else { continue }
-            // The waiter is there: `order` was read before any change, and only this loop removes.
-            waiters.remove(clientID)?.continuation.resume(returning: assignment)
+            guard !dispatchOrder.isEmpty else { break }
+            guard let client = clients[clientID], let (runtime, index) = chooseTask(for: client) else { continue }
+            started.append((clientID, beginTask(runtime, index: index, on: client)))
+        }
+        guard !started.isEmpty else { return }
+        do {
+            try persist(started.map(\.start))
+        } catch {
+            for (_, start) in started.reversed() { undo(start) }
+            return  // logged by writeThrough; the waiters keep waiting
+        }
+        for (clientID, start) in started {
+            waiters.remove(clientID)?.continuation.resume(returning: start.assignment)
         }
     }
 
-    /// Chooses the next task for a client and starts it: the first queued task of the first job in
-    /// dispatch order whose tags the client has. A task goes to a client that failed it before only
-    /// when no other online, enabled client with the job's tags could take it.
+    /// Chooses the next task for a client and starts it (committed before it returns).
     func assignTask(to clientID: Int64) throws(APIError) -> WorkerProtocol.Assignment? {
-        guard let client = clients[clientID], client.status == .enabled, client.connection == .online, client.currentTask == nil
-        else { return nil }
+        guard let client = clients[clientID], let (runtime, index) = chooseTask(for: client) else { return nil }
+        let start = beginTask(runtime, index: index, on: client)
+        do {
+            try persist([start])
+        } catch {
+            undo(start)
+            throw error
+        }
+        return start.assignment
+    }
+
+    /// Which task `client` would get next, without starting it: the first queued task of the first
+    /// job in dispatch order whose tags the client has. A task goes to a client that failed it
+    /// before only when no other online, enabled client with the job's tags could take it.
+    func chooseTask(for client: Client) -> (JobRuntime, Int)? {
+        guard client.status == .enabled, client.connection == .online, client.currentTask == nil else { return nil }
         for key in dispatchOrder.keys {
             guard let runtime = jobs[key.jobID] else { continue }
             guard runtime.job.tags.allSatisfy(client.tags.contains) else { continue }
-            guard let index = runtime.nextQueued(for: clientID, mayRetryOwnFailures: { self.noOtherClientCanRun($0, job: runtime.job) })
-            else { continue }
-            return try start(runtime, index: index, on: client)
+            if let index = runtime.nextQueued(for: client.id, mayRetryOwnFailures: { self.noOtherClientCanRun($0, job: runtime.job) }) {
+                return (runtime, index)
+            }
         }
         return nil
+    }
+
+    /// The task `clientID` would be given next, as (job, task), without starting it.
+    public func previewNextTask(for clientID: Int64) -> (jobID: Int64, taskID: Int64)? {
+        guard let client = clients[clientID], let (runtime, index) = chooseTask(for: client) else { return nil }
+        return (runtime.job.id, runtime.tasks[index].id)
     }
 
     private func noOtherClientCanRun(_ task: RenderTask, job: Job) -> Bool {
@@ -68,33 +97,63 @@ extension Farm {
         }
     }
 
-    private func start(_ runtime: JobRuntime, index: Int, on client: Client) throws(APIError) -> WorkerProtocol.Assignment {
+    /// A task started in memory but not yet committed, with what it takes to undo it.
+    struct TaskStart {
+        let runtime: JobRuntime
+        let index: Int
+        let previousTask: RenderTask
+        let previousJob: Job
+        let previousClient: Client
+        let assignment: WorkerProtocol.Assignment
+    }
+
+    /// Starts a task in memory. The caller persists it with ``persist(_:)`` before anyone hears of
+    /// it, or undoes it. (The client's busy activity is derived from its task; it is not stored.)
+    private func beginTask(_ runtime: JobRuntime, index: Int, on client: Client) -> TaskStart {
         let time = now()
-        var task = runtime.tasks[index]
+        let previousTask = runtime.tasks[index]
+        let previousJob = runtime.job
+        var task = previousTask
         task.status = .active
         task.clientID = client.id
         task.lease += 1
         task.framesDone = 0
         task.startedAt = time
         task.finishedAt = 0
-        var job = runtime.job
+        var job = previousJob
         if job.status == .queued { job.status = .active }
         if job.startedAt == nil { job.startedAt = time }
         var busy = client
         busy.activity = .busy
         busy.currentTask = (job.id, task.id)
-        let jobChanged = job != runtime.job
-        try writeThrough {
-            try store.updateTask(task)
-            if jobChanged { try store.updateJob(job) }
-            try store.updateClient(busy)
-        }
         runtime.job = job
         runtime.replace(at: index, with: task)
         if runtime.queuedCount == 0 { dispatchOrder.remove(runtime.dispatchKey) }
         clients[client.id] = busy
         logger.debug("task started", metadata: ["job": "\(job.id)", "task": "\(task.id)", "client": "\(client.id)"])
-        return WorkerProtocol.Assignment(job: job, task: task)
+        return TaskStart(
+            runtime: runtime, index: index, previousTask: previousTask, previousJob: previousJob, previousClient: client,
+            assignment: WorkerProtocol.Assignment(job: job, task: task))
+    }
+
+    private func persist(_ starts: [TaskStart]) throws(APIError) {
+        let tasks = starts.map { $0.runtime.tasks[$0.index] }
+        var jobsChanged: [Int64: Job] = [:]
+        for start in starts where start.runtime.job != start.previousJob { jobsChanged[start.runtime.job.id] = start.runtime.job }
+        let jobRows = Array(jobsChanged.values)
+        try writeThrough {
+            for task in tasks { try store.updateTask(task) }
+            for job in jobRows { try store.updateJob(job) }
+        }
+    }
+
+    private func undo(_ start: TaskStart) {
+        let runtime = start.runtime
+        dispatchOrder.remove(runtime.dispatchKey)
+        runtime.replace(at: start.index, with: start.previousTask)
+        runtime.job = start.previousJob
+        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+        clients[start.previousClient.id] = start.previousClient
     }
 
     /// Progress, log and outcome of a task from the worker running it.
@@ -190,22 +249,19 @@ extension Farm {
             job.status = .completed
             job.finishedAt = time
         }
-        var client = clients[task.clientID]
-        client?.activity = .idle
-        client?.currentTask = nil
         let jobChanged = job != runtime.job
-        let freed = client
+        let changedJob = job
+        let changedTask = task
         try writeThrough {
-            try store.updateTask(task)
-            if jobChanged { try store.updateJob(job) }
-            if let freed { try store.updateClient(freed) }
+            try store.updateTask(changedTask)
+            if jobChanged { try store.updateJob(changedJob) }
         }
         let oldKey = runtime.dispatchKey
         runtime.replace(at: index, with: task)
         runtime.job = job
         dispatchOrder.remove(oldKey)
         if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
-        if let freed { clients[freed.id] = freed }
+        freeClient(task.clientID, taskID: task.id)
         switch outcome {
         case .completed:
             logger.debug("task completed", metadata: ["job": "\(job.id)", "task": "\(task.id)"])
@@ -239,17 +295,11 @@ extension Farm {
         freeClient(clientID, taskID: task.id)
     }
 
+    /// (Activity is derived from the client's task, so nothing is written.)
     func freeClient(_ clientID: Int64, taskID: Int64) {
-        guard var client = clients[clientID], client.currentTask?.taskID == taskID else { return }
-        client.currentTask = nil
-        client.activity = .idle
-        let freed = client
-        do {
-            try writeThrough { try store.updateClient(freed) }
-        } catch {
-            return  // logged; the client's activity is corrected at its next request
-        }
-        clients[clientID] = freed
+        guard clients[clientID]?.currentTask?.taskID == taskID else { return }
+        clients[clientID]!.currentTask = nil
+        clients[clientID]!.activity = .idle
     }
 
     /// Records that a worker was heard from (in memory; heartbeats persist it).

@@ -81,6 +81,10 @@ public actor Farm {
                 clients[task.clientID]?.currentTask = (job.id, task.id)
             }
         }
+        // A client is busy exactly when it runs a task; the stored activity is not trusted.
+        for id in clients.keys {
+            clients[id]!.activity = clients[id]!.currentTask == nil ? .idle : .busy
+        }
     }
 
     /// Checkpoints and closes the database. The farm must not be used afterwards.

@@ -284,6 +284,34 @@ import Testing
         #expect(assignment?.frameStart == 5)
     }
 
+    @Test func waitingWorkersEachGetADifferentTaskFromOneSubmit() async throws {
+        let farm = self.farm
+        var waiting: [Task<WorkerProtocol.Assignment?, any Error>] = []
+        for index in 0..<4 {
+            let id = try await worker("w\(index)")
+            waiting.append(Task { try await farm.requestTask(clientID: id, wait: 20) })
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let job = try await submit("1-3")
+        var frames: [Int] = []
+        for task in waiting.prefix(3) { frames.append(try #require(try await task.value).frameStart) }
+        #expect(frames == [1, 2, 3], "first come, first served, in frame order")
+        await farm.beginShutdown()
+        #expect(try await waiting[3].value == nil, "no fourth task")
+        #expect(try await self.job(job)["tasks_active"] == 3)
+    }
+
+    @Test func busyIsDerivedFromRunningTasksAfterARestart() async throws {
+        let w = try await worker("w")
+        let idle = try await worker("idle")
+        _ = try await submit("1")
+        _ = try await farm.requestTask(clientID: w, wait: 0)
+        let reopened = try reopen()
+        let clients = try await reopened.handle(APIRequest(item: "client", action: "read")).items
+        #expect(clients.first { $0["id"] == .int(w) }?["activity"] == "busy")
+        #expect(clients.first { $0["id"] == .int(idle) }?["activity"] == "idle")
+    }
+
     @Test func shutdownEndsLongPollsWithNoTask() async throws {
         let w = try await worker("w")
         let farm = self.farm
