@@ -94,9 +94,11 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
+        var pause: UInt32 = 200  // microseconds: fine at first, for timing short commands
         while Date() < deadline {
             if let status = poll() { return status }
-            usleep(10_000)
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
         }
         return poll()
     }
