@@ -18,6 +18,16 @@ import Testing
         #expect(Timestamp.ago(0, now: 200_000) == "2d ago")
     }
 
+    @Test func timestampsParseWithAndWithoutFractionsAndOtherOffsets() {
+        #expect(Timestamp.parse("2026-11-29T11:09:55Z") == 1_795_950_595)
+        #expect(Timestamp.parse("2026-11-29T11:09:55.5Z") == 1_795_950_595.5)
+        #expect(Timestamp.parse("2026-11-29T12:09:55+01:00") == 1_795_950_595)
+        #expect(Timestamp.parse("yesterday") == nil)
+        #expect(Timestamp.parse("2026-13-29T11:09:55Z") == nil)
+        #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(0.9996) == "1970-01-01T00:00:01.000Z")
+    }
+
     @Test func timestampsRoundTripThroughISO8601() {
         let text = Timestamp.format(1_764_000_000.25)
         #expect(text == "2025-11-24T16:00:00.250Z")

@@ -69,6 +69,25 @@ import Testing
         #expect(missing.stderr == "brender: error: no client has the id or name 'nobody'; see 'brender client list'\n")
     }
 
+    @Test func listsShowOnePageUnlessAskedForAll() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let client = try BrenderClient(server: farm.serverURL)
+        for index in 0..<105 {
+            _ = try await client.post(
+                "/worker/register", WorkerProtocol.Registration(name: "n\(index)", hostname: "h", platform: "p", tags: nil, version: "v"),
+                as: WorkerProtocol.Registered.self)
+        }
+        let page = try farm.run(["client", "list"])
+        #expect(page.stdout.split(separator: "\n").count == 101)
+        #expect(page.stderr == "showing 100 of 105 clients; use --limit, --offset or --all for more\n")
+        let all = try farm.run(["client", "list", "--all", "--json"])
+        #expect(try JSONValue.parse(Data(all.stdout.utf8)).arrayValue?.count == 105)
+        #expect(all.stderr.isEmpty)
+        let last = try farm.run(["client", "list", "--offset", "100", "--limit", "3"])
+        #expect(last.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ")[1] } == ["n100", "n101", "n102"])
+    }
+
     @Test func unreachableServerSaysSoWithoutACrash() throws {
         let farm = try TestFarm()
         let result = try ChildProcess.run(

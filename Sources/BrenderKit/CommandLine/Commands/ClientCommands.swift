@@ -9,7 +9,7 @@ enum ClientCommands {
     static let list = CommandSpec(
         "list", abstract: "List render nodes.",
         discussion: "Filter keys: \(Client.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
-        options: [CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server],
+        options: [CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json, CommonOptions.server],
         examples: [
             "brender client list",
             "brender client list --filter status=enabled --filter tags=gpu",
@@ -17,17 +17,16 @@ enum ClientCommands {
         ],
         action: { parsed, context in
             let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
-            let request = APIRequest(item: "client", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0)
+            let request = APIRequest(item: "client", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
             let response = try await CommonOptions.client(parsed).send(request)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
+                CommonOptions.notePaging(response, noun: "client", context)
             } else if response.items.isEmpty {
                 context.printError(filters.isEmpty ? "no clients have registered yet; start one with 'brender worker'" : "no clients match")
             } else {
                 context.output.write(table(response.items))
-                if response.total > response.count {
-                    context.printError("showing \(response.count) of \(response.total) clients; use --limit and --offset to page")
-                }
+                CommonOptions.notePaging(response, noun: "client", context)
             }
             return 0
         })

@@ -14,8 +14,19 @@ enum CommonOptions {
             help: "Only \(item)s whose KEY is VALUE; a comma list matches any of its values; several filters must all match.")
     }
 
-    static let limit = OptionSpec.value("limit", "N", kind: .integer(1...1_000_000), help: "Show at most N items.")
+    /// Lists show one page unless asked for more: the server filters and pages, and a command
+    /// never downloads a whole farm to show a screenful.
+    static let defaultPageSize = 100
+
+    static let limit = OptionSpec.value(
+        "limit", "N", kind: .integer(1...1_000_000), default: String(defaultPageSize), help: "Show at most N items.")
     static let offset = OptionSpec.value("offset", "N", kind: .integer(0...Int(Int32.max)), help: "Skip the first N matching items.")
+    static let everything = OptionSpec.flag("all", help: "Show every matching item, not one page.")
+
+    /// The `limit` of a list request: nil (everything) with --all.
+    static func pageLimit(_ parsed: ParsedCommand) -> Int? {
+        parsed.flag("all") ? nil : parsed.int("limit")
+    }
 
     static func all(_ item: String) -> OptionSpec {
         .flag("all", help: "Act on every \(item) when no --filter is given.")
@@ -38,6 +49,13 @@ enum CommonOptions {
             result[key] = schema.commandLineValue(field: key, text: text, forFilter: forFilter)
         }
         return result
+    }
+
+    /// Tells on standard error that there is more than the page shown.
+    static func notePaging(_ response: APIResponse, noun: String, _ context: CommandContext) {
+        if response.total > response.count {
+            context.printError("showing \(response.count) of \(response.total) \(noun)s; use --limit, --offset or --all for more")
+        }
     }
 
     /// Prints an API answer's items as JSON, one array, for scripts and `jq`.

@@ -104,14 +104,15 @@ enum JobCommands {
     static let list = CommandSpec(
         "list", abstract: "List jobs, oldest first.",
         discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
-        options: [CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server],
+        options: [CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json, CommonOptions.server],
         examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
         action: { parsed, context in
             let filters = try CommonOptions.fields(parsed, option: "filter", schema: Job.schema, forFilter: true)
-            let request = APIRequest(item: "job", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0)
+            let request = APIRequest(item: "job", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
             let response = try await CommonOptions.client(parsed).send(request)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
+                CommonOptions.notePaging(response, noun: "job", context)
                 return 0
             }
             guard !response.items.isEmpty else {
@@ -130,9 +131,7 @@ enum JobCommands {
                 ])
             }
             context.output.write(table.rendered())
-            if response.total > response.count {
-                context.printError("showing \(response.count) of \(response.total) jobs; use --limit and --offset to page")
-            }
+            CommonOptions.notePaging(response, noun: "job", context)
             return 0
         })
 

@@ -8,7 +8,7 @@ enum TaskCommands {
         "list", abstract: "List a job's tasks.",
         options: [
             .value("job", short: "j", "JOB", kind: .integer(1...Int.max), help: "The job whose tasks to list."),
-            CommonOptions.filter("task"), CommonOptions.limit, CommonOptions.offset, CommonOptions.json, CommonOptions.server,
+            CommonOptions.filter("task"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json, CommonOptions.server,
         ],
         examples: ["brender task list --job 3", "brender task list --job 3 --filter status=failed"],
         action: { parsed, context in
@@ -18,9 +18,10 @@ enum TaskCommands {
                 throw UsageError("name the job: --job JOB", hint: "e.g. 'brender task list --job 3'; 'brender job list' shows job ids")
             }
             let response = try await CommonOptions.client(parsed).send(
-                APIRequest(item: "task", action: "read", filters: filters, limit: parsed.int("limit"), offset: parsed.int("offset") ?? 0))
+                APIRequest(item: "task", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0))
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
+                CommonOptions.notePaging(response, noun: "task", context)
                 return 0
             }
             guard !response.items.isEmpty else {
@@ -38,9 +39,7 @@ enum TaskCommands {
                 ])
             }
             context.output.write(table.rendered())
-            if response.total > response.count {
-                context.printError("showing \(response.count) of \(response.total) tasks; use --limit and --offset to page")
-            }
+            CommonOptions.notePaging(response, noun: "task", context)
             return 0
         })
 
