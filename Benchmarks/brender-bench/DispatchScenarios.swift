@@ -29,7 +29,7 @@ final class TimeLog: Sendable {
 /// real server process, but run nothing.
 enum DispatchScenarios {
     /// Registers a simulated worker and returns its client id.
-    static func register(_ connection: inout LoopbackConnection, name: String) async throws -> Int64 {
+    static func register(_ connection: inout HTTP1Connection, name: String) async throws -> Int64 {
         let registration = WorkerProtocol.Registration(
             name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current)
         return try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self).clientID
@@ -37,7 +37,7 @@ enum DispatchScenarios {
 
     /// Reports a task completed (every frame) and asks for the next in the same round trip.
     static func complete(
-        _ connection: inout LoopbackConnection, _ task: WorkerProtocol.Assignment, clientID: Int64, nextWait: Double
+        _ connection: inout HTTP1Connection, _ task: WorkerProtocol.Assignment, clientID: Int64, nextWait: Double
     ) async throws -> WorkerProtocol.Assignment? {
         let update = WorkerProtocol.TaskUpdate(
             clientID: clientID, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: .completed,
@@ -61,7 +61,7 @@ enum DispatchScenarios {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask {
-                    try await LoopbackConnection.with(port: port) { connection in
+                    try await HTTP1Connection.with(port: port) { connection in
                         let clientID = try await register(&connection, name: "sim-\(index)")
                         ready.increment()
                         while completed.current < tasks {
@@ -111,7 +111,7 @@ enum DispatchScenarios {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask {
-                    try await LoopbackConnection.with(port: port) { connection in
+                    try await HTTP1Connection.with(port: port) { connection in
                         let clientID = try await register(&connection, name: "idle-\(index)")
                         ready.increment()
                         var task: WorkerProtocol.Assignment?
@@ -130,7 +130,7 @@ enum DispatchScenarios {
                 }
             }
             while ready.current < workers { try await Task.sleep(for: .milliseconds(20)) }
-            try await LoopbackConnection.with(port: port) { submitter in
+            try await HTTP1Connection.with(port: port) { submitter in
                 for round in 0..<rounds {
                     try await Task.sleep(for: .milliseconds(200))  // all back in their long polls
                     received.reset()
@@ -138,7 +138,7 @@ enum DispatchScenarios {
                     let body = APIRequest(item: "job", action: "create", values: commandJob(frames: workers)).json.serializedBytes()
                     let start = monotonicSeconds()
                     let (status, _) = try await submitter.post("/api", body)
-                    guard status == 200 else { throw LoopbackConnection.Failure(description: "submit answered \(status)") }
+                    guard status == 200 else { throw HTTP1Connection.Failure(description: "submit answered \(status)") }
                     while finished.current < target { try await Task.sleep(for: .microseconds(200)) }
                     let times = received.all
                     first.add((times.min() ?? start) - start)
@@ -153,6 +153,36 @@ enum DispatchScenarios {
             "workers": .int(Int64(workers)), "rounds": .int(Int64(rounds)),
             "first_task_median_seconds": .double(first.median), "first_task_p99_seconds": .double(first.p99),
             "all_busy_median_seconds": .double(all.median), "all_busy_p99_seconds": .double(all.p99),
+        ]
+    }
+
+    /// What one request costs the calling process, in CPU, through URLSession (the CLI's and the
+    /// worker's client) and through a NIO keep-alive connection (this harness's).
+    static func clientCost(requests: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        let farm = try TestFarm()
+        try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
+        let client = try BrenderClient(server: farm.serverURL)
+        let registered = try await client.post(
+            "/worker/register", WorkerProtocol.Registration(name: "probe", hostname: "h", platform: "p", tags: nil, version: "v"),
+            as: WorkerProtocol.Registered.self)
+        let reference = WorkerProtocol.ClientReference(clientID: registered.clientID)
+        func selfCPU() -> Double { ProcessUsage(pid: getpid())?.cpuSeconds ?? 0 }
+        let urlSessionStart = (selfCPU(), monotonicSeconds())
+        for _ in 0..<requests {
+            _ = try await client.post("/worker/heartbeat", reference, as: WorkerProtocol.HeartbeatReply.self)
+        }
+        let urlSession = ((selfCPU() - urlSessionStart.0) / Double(requests), (monotonicSeconds() - urlSessionStart.1) / Double(requests))
+        let nioStart = (selfCPU(), monotonicSeconds())
+        try await HTTP1Connection.with(port: farm.port) { connection in
+            for _ in 0..<requests {
+                _ = try await connection.post("/worker/heartbeat", reference, as: WorkerProtocol.HeartbeatReply.self)
+            }
+        }
+        let nio = ((selfCPU() - nioStart.0) / Double(requests), (monotonicSeconds() - nioStart.1) / Double(requests))
+        log("one request, client side: URLSession \(formatDuration(urlSession.0)) CPU, \(formatDuration(urlSession.1)) round trip; NIO keep-alive \(formatDuration(nio.0)) CPU, \(formatDuration(nio.1)) round trip")
+        return [
+            "urlsession_cpu_seconds": .double(urlSession.0), "urlsession_round_trip_seconds": .double(urlSession.1),
+            "nio_cpu_seconds": .double(nio.0), "nio_round_trip_seconds": .double(nio.1),
         ]
     }
 }

@@ -39,6 +39,8 @@ func measure<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
 /// CPU time and peak memory of a process, read from /proc.
 struct ProcessUsage: Sendable {
     let cpuSeconds: Double
+    /// CPU of children the process has waited for.
+    let childCPUSeconds: Double
     let peakRSSBytes: Int
     let rssBytes: Int
 
@@ -51,6 +53,7 @@ struct ProcessUsage: Sendable {
         let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         cpuSeconds = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks
+        childCPUSeconds = ((Double(fields[13]) ?? 0) + (Double(fields[14]) ?? 0)) / ticks
         func kilobytes(_ key: String) -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
             return (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0) * 1024
@@ -63,6 +66,7 @@ struct ProcessUsage: Sendable {
 /// "1.23 ms", "45 µs", "2.1 s".
 func formatDuration(_ seconds: Double) -> String {
     switch seconds {
+    case ..<0.000_001: String(format: "%.0f ns", seconds * 1e9)
     case ..<0.001: String(format: "%.0f µs", seconds * 1e6)
     case ..<1: String(format: "%.2f ms", seconds * 1e3)
     default: String(format: "%.2f s", seconds)

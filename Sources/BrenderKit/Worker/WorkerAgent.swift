@@ -43,7 +43,7 @@ public actor WorkerAgent {
 
     public init(options: WorkerOptions, logger: Logger) throws(ClientError) {
         self.options = options
-        self.client = try BrenderClient(server: options.server)
+        self.client = try BrenderClient(server: options.server, keepAlive: true)
         self.logger = logger
     }
 

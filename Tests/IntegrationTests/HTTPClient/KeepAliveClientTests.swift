@@ -1,0 +1,65 @@
+import BrenderKit
+import BrenderTesting
+import Foundation
+import Testing
+
+/// The worker's kept-alive connections against a real server.
+@Suite struct KeepAliveClientTests {
+    private func register(_ client: BrenderClient, _ name: String) async throws -> Int64 {
+        try await client.post(
+            "/worker/register", WorkerProtocol.Registration(name: name, hostname: "h", platform: "p", tags: nil, version: "v"),
+            as: WorkerProtocol.Registered.self
+        ).clientID
+    }
+
+    @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let names = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    let id = try await register(client, "k\(index)")
+                    let items = try await client.send(APIRequest(item: "client", action: "read", filters: ["id": .int(id)])).items
+                    return items[0]["name"]!.stringValue!
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(names) == Set((0..<20).map { "k\($0)" }))
+    }
+
+    @Test func aRestartedServerIsReachedAgainWithoutAFailedRequest() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let id = try await register(client, "survivor")
+        farm.server?.send(SIGKILL)
+        farm.server?.waitForExit(timeout: 10)
+        try farm.restartServer()
+        // The idle connection died with the old server; the request goes again on a new one.
+        let reply = try await client.post("/worker/heartbeat", WorkerProtocol.ClientReference(clientID: id), as: WorkerProtocol.HeartbeatReply.self)
+        #expect(reply.heartbeatInterval > 0)
+    }
+
+    @Test func anUnreachableServerIsReportedByName() async throws {
+        let client = try BrenderClient(server: "http://127.0.0.1:1", keepAlive: true)
+        await #expect(throws: ClientError.unreachable(url: "http://127.0.0.1:1", reason: "connection refused")) {
+            _ = try await client.get("/health")
+        }
+    }
+
+    @Test func aRequestThatOutlivesItsTimeoutFails() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let id = try await register(client, "patient")
+        let started = Date()
+        // A long poll of 5 s with a 0.5 s time-out on the client.
+        await #expect(throws: ClientError.unreachable(url: farm.serverURL, reason: "timed out")) {
+            _ = try await client.post(
+                "/worker/task", WorkerProtocol.TaskRequest(clientID: id, wait: 5), as: WorkerProtocol.TaskReply.self, timeout: 0.5)
+        }
+        #expect(Date().timeIntervalSince(started) < 4, "a time-out is not retried")
+    }
+}
