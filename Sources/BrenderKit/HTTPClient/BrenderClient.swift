@@ -70,15 +70,7 @@ public struct BrenderClient: Sendable {
     public func getText(_ path: String, timeout: Double = 30) async throws(ClientError) -> (body: Data, headers: [String: String]) {
         var request = URLRequest(url: URL(string: serverURL + path)!)
         request.timeoutInterval = timeout
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch let error as URLError {
-            throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
-        } catch {
-            throw ClientError.unreachable(url: serverURL, reason: "\(error)")
-        }
+        let (data, response) = try await fetch(request)
         guard let http = response as? HTTPURLResponse else {
             throw ClientError.invalidResponse(url: serverURL, detail: "not an HTTP answer")
         }
@@ -125,16 +117,19 @@ public struct BrenderClient: Sendable {
     }
 
     private func perform(_ request: URLRequest) async throws(ClientError) -> JSONValue {
-        let data: Data
-        let response: URLResponse
+        let (data, response) = try await fetch(request)
+        return try decode(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
+    }
+
+    /// Runs a URLSession request; a failure to get any answer says the server is unreachable, and why.
+    private func fetch(_ request: URLRequest) async throws(ClientError) -> (Data, URLResponse) {
         do {
-            (data, response) = try await session.data(for: request)
+            return try await session.data(for: request)
         } catch let error as URLError {
             throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
         } catch {
             throw ClientError.unreachable(url: serverURL, reason: "\(error)")
         }
-        return try decode(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
     }
 
     private func decode(status: Int, data: Data) throws(ClientError) -> JSONValue {

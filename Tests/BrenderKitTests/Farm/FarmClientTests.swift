@@ -8,6 +8,27 @@ import Testing
 /// A logger that drops everything, so test output shows only test results.
 let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
+/// A farm on a fresh temporary database with a hand-moved clock, for farm-level tests.
+struct FarmFixture {
+    let file: TemporaryDatabase
+    let clock = ManualClock()
+    let farm: Farm
+
+    init() throws {
+        file = try TemporaryDatabase()
+        farm = try Self.open(file, clock)
+    }
+
+    /// A second farm on the same database, as after a restart.
+    func reopen() throws -> Farm {
+        try Self.open(file, clock)
+    }
+
+    private static func open(_ file: TemporaryDatabase, _ clock: ManualClock) throws -> Farm {
+        try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
+    }
+}
+
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
     private let time = Mutex<Double>(1_800_000_000)
@@ -20,19 +41,16 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
 }
 
 @Suite struct FarmClientTests {
-    let file: TemporaryDatabase
-    let clock = ManualClock()
-    let farm: Farm
+    let fixture: FarmFixture
+    var farm: Farm { fixture.farm }
+    var clock: ManualClock { fixture.clock }
 
     init() throws {
-        file = try TemporaryDatabase()
-        let clock = self.clock
-        farm = try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
+        fixture = try FarmFixture()
     }
 
     private func reopen() throws -> Farm {
-        let clock = self.clock
-        return try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
+        try fixture.reopen()
     }
 
     private func read(_ farm: Farm, _ filters: [String: JSONValue] = [:]) async throws -> [JSONValue] {

@@ -5,19 +5,16 @@ import Testing
 @testable import BrenderKit
 
 @Suite struct FarmJobTests {
-    let file: TemporaryDatabase
-    let clock = ManualClock()
-    let farm: Farm
+    let fixture: FarmFixture
+    var farm: Farm { fixture.farm }
+    var clock: ManualClock { fixture.clock }
 
     init() throws {
-        file = try TemporaryDatabase()
-        let clock = self.clock
-        farm = try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
+        fixture = try FarmFixture()
     }
 
     private func reopen() throws -> Farm {
-        let clock = self.clock
-        return try Farm(databasePath: file.path, options: .init(workerTimeout: 10), logger: quietLogger, now: { clock.now })
+        try fixture.reopen()
     }
 
     private func worker(_ name: String, tags: [String]? = nil) async throws -> Int64 {
