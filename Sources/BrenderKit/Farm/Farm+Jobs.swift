@@ -103,12 +103,19 @@ extension Farm {
                 field: "values.status")
         }
         // Check every job first: a refused change changes nothing.
+        var targets: [Int64: JobStatus] = [:]
         for runtime in matches {
-            if let requested, let target = resumeTarget(runtime, requested), !runtime.job.status.canChange(to: target) {
+            guard let requested else { continue }
+            let current = runtime.job.status
+            guard let target = Farm.statusTarget(current: current, requested: requested, started: runtime.job.startedAt != nil),
+                current.canChange(to: target)
+            else {
+                let advice = current.isFinished && (requested == .queued || requested == .active) ? "; requeue its tasks to run it again" : ""
                 throw APIError(
-                    .conflict, "job \(runtime.job.id) is \(runtime.job.status.rawValue); it cannot become \(requested.rawValue)",
+                    .conflict, "job \(runtime.job.id) is \(current.rawValue); it cannot become \(requested.rawValue)\(advice)",
                     field: "values.status")
             }
+            targets[runtime.job.id] = target
         }
         var changedJobs: [(JobRuntime, Job, [Int: RenderTask])] = []
         let time = now()
@@ -117,7 +124,7 @@ extension Farm {
             var taskChanges: [Int: RenderTask] = [:]
             if let name = values["name"]?.stringValue { job.name = name }
             if let priority = values["priority"]?.intValue { job.priority = Int(priority) }
-            if let requested, let target = resumeTarget(runtime, requested), target != job.status {
+            if let target = targets[job.id], target != job.status {
                 job.status = target
                 if target == .canceled {
                     job.finishedAt = time
@@ -153,15 +160,18 @@ extension Farm {
         return APIResponse(items: changedJobs.map { $0.0.json }, total: matches.count)
     }
 
-    /// What a requested status means for this job: `queued` resumes to active when work started.
-    private func resumeTarget(_ runtime: JobRuntime, _ requested: JobStatus) -> JobStatus? {
+    /// The status a job moves to when an admin asks for `requested`, or nil when that makes no
+    /// sense for it. Resuming (`queued` or `active`) applies to a paused job, which goes back to
+    /// `queued`, or to `active` when its work had started; it leaves a running job as it is; a
+    /// finished job is not resumed (its tasks are requeued instead).
+    static func statusTarget(current: JobStatus, requested: JobStatus, started: Bool) -> JobStatus? {
         switch requested {
         case .queued, .active:
-            guard runtime.job.status == .paused || runtime.job.status == requested || runtime.job.status.isDispatchable else {
-                return requested  // refused by the transition check with the job's real status
+            switch current {
+            case .paused: return started ? .active : .queued
+            case .queued, .active: return current
+            case .completed, .failed, .canceled: return nil
             }
-            if runtime.job.status != .paused { return runtime.job.status }
-            return runtime.job.startedAt == nil ? .queued : .active
         default:
             return requested
         }

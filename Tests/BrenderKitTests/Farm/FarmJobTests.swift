@@ -245,6 +245,28 @@ import Testing
         }
     }
 
+    @Test func resumingAFinishedJobIsRefusedWithAdvice() async throws {
+        let w = try await worker("w")
+        let id = try await submit("1")
+        let task = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        _ = try await report(task, client: w, .completed)
+        do {
+            _ = try await farm.handle(APIRequest(item: "job", action: "update", filters: ["id": .int(id)], values: ["status": "queued"]))
+            Issue.record("expected a conflict")
+        } catch {
+            #expect(error.message == "job \(id) is completed; it cannot become queued; requeue its tasks to run it again")
+        }
+        #expect(try await job(id)["status"] == "completed")
+    }
+
+    @Test func resumeMeansBackToWorkForAPausedJobOnly() {
+        #expect(Farm.statusTarget(current: .paused, requested: .queued, started: false) == .queued)
+        #expect(Farm.statusTarget(current: .paused, requested: .queued, started: true) == .active)
+        #expect(Farm.statusTarget(current: .active, requested: .queued, started: true) == .active)
+        #expect(Farm.statusTarget(current: .failed, requested: .queued, started: true) == nil)
+        #expect(Farm.statusTarget(current: .active, requested: .paused, started: true) == .paused)
+    }
+
     @Test func requeueBringsFailedTasksAndTheirJobBack() async throws {
         let w = try await worker("w")
         let id = try await submit("1-2", maxAttempts: 1)
