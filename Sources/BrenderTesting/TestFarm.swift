@@ -117,9 +117,15 @@ public final class TestFarm: @unchecked Sendable {
         try await api(APIRequest(item: "task", action: "read", filters: ["job": .int(jobID)])).items
     }
 
-    /// The log of a task as the server stores it.
+    /// The whole log of a task as the server stores it (read in parts, as the server serves it).
     public func log(task: Int64) async throws -> String {
-        String(decoding: try await BrenderClient(server: serverURL).getText("/logs/task/\(task)").body, as: UTF8.self)
+        let client = try BrenderClient(server: serverURL)
+        var log: [UInt8] = []
+        while true {
+            let part = try await client.getText("/logs/task/\(task)?offset=\(log.count)").body
+            if part.isEmpty { return String(decoding: log, as: UTF8.self) }
+            log += part
+        }
     }
 
     private func nextLogName(_ base: String) -> String {

@@ -24,6 +24,9 @@ actor TaskReporter {
     private let maxPendingLog = 16 << 20
 
     static let batchBytes = 4096
+    /// The most log one update carries, well under the server's 1 MiB body limit; a backlog
+    /// (after the server was away) goes up over several updates.
+    static let maxChunkBytes = 256 * 1024
     static let interval: Duration = .seconds(1)
 
     init(client: BrenderClient, clientID: Int64, assignment: WorkerProtocol.Assignment, stop: StopSignal, logger: Logger) {
@@ -70,12 +73,13 @@ actor TaskReporter {
         guard !flushing else { return }
         flushing = true
         defer { flushing = false }
-        let chunk = pendingLog
+        let chunk = nextChunk()
+        let chunkEnd = acknowledgedBytes + chunk.count
         let frames = framesDone
         do {
             let reply = try await client.post(
                 "/worker/task/update", update(.running, log: chunk, frames: frames), as: WorkerProtocol.TaskUpdateReply.self, timeout: 10)
-            acknowledge(chunk.count)
+            acknowledge(upTo: chunkEnd)
             if reply.stop || !reply.accepted {
                 stop.stop(reason: "the server asked to stop this task (canceled, or given to another worker)")
             }
@@ -90,17 +94,27 @@ actor TaskReporter {
     func finish(_ state: WorkerProtocol.TaskState, error: String?, nextWait: Double?, deadline: Double?) async -> WorkerProtocol.TaskUpdateReply? {
         if let deadline { setDeadline(deadline) }
         while flushing { try? await Task.sleep(for: .milliseconds(10)) }
+        // Hold the flag to the end: a flush scheduled by `log` must not send beside the report.
+        flushing = true
+        defer { flushing = false }
         var backoff = Backoff()
         while true {
-            let chunk = pendingLog
+            let chunk = nextChunk()
+            let chunkEnd = acknowledgedBytes + chunk.count
+            // The outcome goes with the last of the log; a backlog goes first as progress.
+            let isLast = chunk.count == pendingLog.count
             do {
-                var message = update(state, log: chunk, frames: framesDone)
-                message.error = error
-                message.nextWait = nextWait
+                var message = update(isLast ? state : .running, log: chunk, frames: framesDone)
+                if isLast {
+                    message.error = error
+                    message.nextWait = nextWait
+                }
                 let reply = try await client.post(
-                    "/worker/task/update", message, as: WorkerProtocol.TaskUpdateReply.self, timeout: (nextWait ?? 0) + 15)
-                acknowledge(chunk.count)
-                return reply
+                    "/worker/task/update", message, as: WorkerProtocol.TaskUpdateReply.self, timeout: (isLast ? nextWait ?? 0 : 0) + 15)
+                acknowledge(upTo: chunkEnd)
+                if isLast { return reply }
+                backoff.reset()
+                continue
             } catch {
                 if error.status != nil {
                     logger.warning("the server refused the task report: \(error)")
@@ -128,8 +142,20 @@ actor TaskReporter {
             framesDone: frames.sorted(), log: String(decoding: log, as: UTF8.self), logOffset: acknowledgedBytes)
     }
 
-    private func acknowledge(_ bytes: Int) {
-        pendingLog.removeFirst(min(bytes, pendingLog.count))
+    /// The pending log up to ``maxChunkBytes``, cut after a whole line when it must be cut.
+    private func nextChunk() -> [UInt8] {
+        guard pendingLog.count > TaskReporter.maxChunkBytes else { return pendingLog }
+        let window = pendingLog.prefix(TaskReporter.maxChunkBytes)
+        guard let newline = window.lastIndex(of: UInt8(ascii: "\n")) else { return Array(window) }
+        return Array(pendingLog[...newline])
+    }
+
+    /// The server has the log up to byte `offset` of this attempt: drop it from the pending log.
+    /// Acknowledging the same bytes twice changes nothing.
+    private func acknowledge(upTo offset: Int) {
+        let bytes = min(offset - acknowledgedBytes, pendingLog.count)
+        guard bytes > 0 else { return }
+        pendingLog.removeFirst(bytes)
         acknowledgedBytes += bytes
     }
 }

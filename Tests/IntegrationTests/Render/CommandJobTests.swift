@@ -19,6 +19,23 @@ import Testing
         #expect(lines.sorted() == Array(1...20))
     }
 
+    @Test func aTaskWithMegabytesOfOutputKeepsItsWholeLog() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        try farm.startWorker(name: "chatty")
+        // 30,000 lines of 100 characters: more than the server takes in one request.
+        let result = try farm.run(
+            ["job", "submit", "--type", "command", "--frames", "1", "--wait", "--", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100"],
+            timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let log = try await farm.log(task: 1)
+        let lines = log.split(separator: "\n")
+        #expect(lines.filter { $0.count == 100 && $0.allSatisfy { $0 == "x" } }.count == 30_000)
+        // The command reads a long log in parts too.
+        let printed = try farm.run(["task", "log", "1"])
+        #expect(printed.stdout == log)
+    }
+
     @Test func aFailingCommandFailsAfterItsAttempts() async throws {
         let farm = try TestFarm()
         try farm.startServer()

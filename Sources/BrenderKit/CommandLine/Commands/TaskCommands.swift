@@ -59,12 +59,15 @@ enum TaskCommands {
                     if error.status == 404 { throw CommandFailure("there is no task \(id); see 'brender task list --job JOB'") }
                     throw error
                 }
-                if !chunk.body.isEmpty { context.output.write(String(decoding: chunk.body, as: UTF8.self)) }
                 offset = Int(chunk.headers["x-brender-next-offset"] ?? "") ?? offset + chunk.body.count
+                // The server answers a long log in parts: read on until there is nothing more.
+                guard chunk.body.isEmpty else {
+                    context.output.write(String(decoding: chunk.body, as: UTF8.self))
+                    continue
+                }
                 let status = TaskStatus(rawValue: chunk.headers["x-brender-task-status"] ?? "")
-                guard parsed.flag("follow") else { return 0 }
-                if chunk.body.isEmpty && status != .active && status != .queued { return 0 }
-                if chunk.body.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
+                guard parsed.flag("follow"), status == .active || status == .queued else { return 0 }
+                try await Task.sleep(for: .milliseconds(500))
             }
         })
 
