@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             // Depends on the executable so `swift test` builds the binary the tests run.
-            dependencies: ["BrenderKit", "BrenderTesting", "brender"],
+            dependencies: ["BrenderKit", "BrenderTesting", "brender", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -167,7 +167,8 @@ extension Farm {
             return try await refuseStale(update)
         }
         appendLog(update, runtime: runtime, task: task)
-        let verified = Int32(min(task.chunk.count, Set(update.framesDone).filter { task.chunk.frames.contains($0) }.count))
+        let chunk = task.chunk
+        let verified = Int32(min(chunk.count, Set(update.framesDone).filter { chunk.contains($0) }.count))
         switch update.state {
         case .running:
             if verified != task.framesDone {

@@ -116,6 +116,11 @@ public struct FrameChunk: Sendable, Equatable, Hashable {
     public var frames: StrideThrough<Int> { stride(from: start, through: end, by: step) }
     public var count: Int { (end - start) / step + 1 }
 
+    /// Whether `frame` is one of the chunk's frames (in constant time).
+    public func contains(_ frame: Int) -> Bool {
+        frame >= start && frame <= end && (frame - start) % step == 0
+    }
+
     /// The frames in Blender's `-f` syntax: `7`, `1..5`, or `1,6,11`.
     public var blenderFrameArgument: String {
         if start == end { return String(start) }

@@ -52,6 +52,11 @@ import Testing
         #expect(chunk([1, 6, 11, 16], size: 3) == [FrameChunk(start: 1, end: 11, step: 5), FrameChunk(start: 16, end: 16)])
     }
 
+    @Test func chunkMembershipMatchesItsFrames() {
+        let chunk = FrameChunk(start: 3, end: 23, step: 5)
+        #expect((0...30).filter(chunk.contains) == Array(chunk.frames))
+    }
+
     @Test func chunkArgumentsAreWhatBlenderAccepts() {
         #expect(FrameChunk(start: 7, end: 7).blenderFrameArgument == "7")
         #expect(FrameChunk(start: 1, end: 5).blenderFrameArgument == "1..5")
