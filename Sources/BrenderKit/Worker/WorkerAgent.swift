@@ -13,10 +13,12 @@ public struct WorkerOptions: Sendable {
     public var scratchDirectory: URL
     /// How long one request for work waits on the server.
     public var pollWait: Double
+    /// Seconds a task's process may print nothing before it is stopped as hung.
+    public var silenceTimeout: Double
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
-        scratchDirectory: URL = FileManager.default.temporaryDirectory, pollWait: Double = 20
+        scratchDirectory: URL = FileManager.default.temporaryDirectory, pollWait: Double = 20, silenceTimeout: Double = 1800
     ) {
         self.server = server
         self.name = name
@@ -24,6 +26,7 @@ public struct WorkerOptions: Sendable {
         self.blender = blender
         self.scratchDirectory = scratchDirectory
         self.pollWait = pollWait
+        self.silenceTimeout = silenceTimeout
     }
 }
 
@@ -119,7 +122,8 @@ public actor WorkerAgent {
             "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
         let stop = StopSignal()
         let reporter = TaskReporter(client: client, clientID: clientID, assignment: assignment, stop: stop, logger: logger)
-        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory)
+        let runner = TaskRunner(
+            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, silenceTimeout: options.silenceTimeout)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }

@@ -36,6 +36,19 @@ import Testing
         #expect(printed.stdout == log)
     }
 
+    @Test func aSilentProcessIsStoppedAsHungAndItsAttemptFails() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let worker = try farm.startWorker(name: "watchful", ["--silence-timeout", "1"])
+        let marker = "sleep 61.\(getpid() % 1000)"  // a command line no other test runs
+        let result = try farm.run(
+            ["job", "submit", "--type", "command", "--frames", "1", "--max-attempts", "1", "--wait", "--", "sh", "-c", marker], timeout: 120)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the process printed nothing for 1 s; stopped as hung (worker --silence-timeout)"))
+        #expect(await eventually(timeout: 15) { Processes.matching(marker).isEmpty }, "the hung process was stopped, not left running")
+        #expect(!worker.hasExited)
+    }
+
     @Test func aFailingCommandFailsAfterItsAttempts() async throws {
         let farm = try TestFarm()
         try farm.startServer()

@@ -48,6 +48,9 @@ enum DaemonCommands {
             .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
             .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
+            .value(
+                "silence-timeout", "SECONDS", kind: .seconds, default: "1800",
+                help: "Stop a task whose process prints nothing for this long, as hung; the attempt fails and is retried elsewhere."),
             logLevel,
         ],
         examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
@@ -62,7 +65,9 @@ enum DaemonCommands {
             }
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
             let agent = try WorkerAgent(
-                options: WorkerOptions(server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!),
+                options: WorkerOptions(
+                    server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!,
+                    silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!)),
                 logger: logger)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await agent.run() }
