@@ -9,7 +9,9 @@ enum BenchmarkCLI {
         "brender-bench", abstract: "Measure brender on this machine.",
         discussion: "Each scenario starts its own brender server with a fresh data directory on 127.0.0.1 and stops everything it started.",
         options: [
-            .value("scenario", "NAME", kind: .choice(["all"] + BenchmarkScenarios.names), repeatable: true, help: "Run only this scenario (default: all)."),
+            .value(
+                "scenario", "NAME", kind: .choice(["all"] + BenchmarkScenarios.names), repeatable: true,
+                help: "Run only this scenario (default: all)."),
             .value("scale", "FACTOR", kind: .seconds, default: "1", help: "Multiply every size by this factor (0.01 for a quick check)."),
             .value("output", short: "o", "FILE", default: "bench-results.json", help: "Where to write the JSON results."),
         ],

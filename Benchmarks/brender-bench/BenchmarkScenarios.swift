@@ -3,7 +3,7 @@ import BrenderTesting
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The benchmark scenarios, each returning its figures.

@@ -148,7 +148,9 @@ enum DispatchScenarios {
             stop.set()
             try await group.waitForAll()
         }
-        log("\(workers) idle workers, \(rounds) submits: first task start median \(formatDuration(first.median)), p99 \(formatDuration(first.p99)); all \(workers) busy median \(formatDuration(all.median)), p99 \(formatDuration(all.p99))")
+        log(
+            "\(workers) idle workers, \(rounds) submits: first task start median \(formatDuration(first.median)), p99 \(formatDuration(first.p99)); all \(workers) busy median \(formatDuration(all.median)), p99 \(formatDuration(all.p99))"
+        )
         return [
             "workers": .int(Int64(workers)), "rounds": .int(Int64(rounds)),
             "first_task_median_seconds": .double(first.median), "first_task_p99_seconds": .double(first.p99),
@@ -179,7 +181,9 @@ enum DispatchScenarios {
             }
         }
         let nio = ((selfCPU() - nioStart.0) / Double(requests), (monotonicSeconds() - nioStart.1) / Double(requests))
-        log("one request, client side: URLSession \(formatDuration(urlSession.0)) CPU, \(formatDuration(urlSession.1)) round trip; NIO keep-alive \(formatDuration(nio.0)) CPU, \(formatDuration(nio.1)) round trip")
+        log(
+            "one request, client side: URLSession \(formatDuration(urlSession.0)) CPU, \(formatDuration(urlSession.1)) round trip; NIO keep-alive \(formatDuration(nio.0)) CPU, \(formatDuration(nio.1)) round trip"
+        )
         return [
             "urlsession_cpu_seconds": .double(urlSession.0), "urlsession_round_trip_seconds": .double(urlSession.1),
             "nio_cpu_seconds": .double(nio.0), "nio_round_trip_seconds": .double(nio.1),

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Scenarios that measure the farm at size: real worker processes, big submits, admin commands,
@@ -75,8 +75,12 @@ enum FarmScenarios {
         let perTask = elapsed * Double(processes) / Double(tasks)
         let overhead = perTask - spawn.median
         let rate = Double(tasks) / elapsed
-        log("\(processes) worker processes ran \(tasks) tasks of `true` in \(formatDuration(elapsed)): \(Int(rate)) tasks/s; \(formatDuration(perTask)) a task per worker, of which running `true` takes \(formatDuration(spawn.median)) (wall time, \(processes) workers sharing the machine with the server)")
-        log("worker CPU a task: \(formatDuration(ownCPU / Double(tasks))) in the worker itself (its overhead), \(formatDuration(childCPU / Double(tasks))) in the child process")
+        log(
+            "\(processes) worker processes ran \(tasks) tasks of `true` in \(formatDuration(elapsed)): \(Int(rate)) tasks/s; \(formatDuration(perTask)) a task per worker, of which running `true` takes \(formatDuration(spawn.median)) (wall time, \(processes) workers sharing the machine with the server)"
+        )
+        log(
+            "worker CPU a task: \(formatDuration(ownCPU / Double(tasks))) in the worker itself (its overhead), \(formatDuration(childCPU / Double(tasks))) in the child process"
+        )
         return [
             "processes": .int(Int64(processes)), "tasks": .int(Int64(tasks)), "seconds": .double(elapsed), "tasks_per_second": .double(rate),
             "seconds_per_task_per_worker": .double(perTask), "child_process_seconds": .double(spawn.median),
@@ -97,7 +101,9 @@ enum FarmScenarios {
         _ = try await submit(port: farm.port, jobs: Array(repeating: job, count: more))
         let held = (more + 1) * frames
         let afterAll = ProcessUsage(pid: farm.server!.pid)
-        log("a job of \(frames) frames (chunk 1) accepted in \(formatDuration(accept)); server RSS \(formatBytes(afterOne?.rssBytes ?? 0)) with it, \(formatBytes(afterAll?.rssBytes ?? 0)) with \(held) tasks held")
+        log(
+            "a job of \(frames) frames (chunk 1) accepted in \(formatDuration(accept)); server RSS \(formatBytes(afterOne?.rssBytes ?? 0)) with it, \(formatBytes(afterAll?.rssBytes ?? 0)) with \(held) tasks held"
+        )
         return [
             "frames": .int(Int64(frames)), "accept_seconds": .double(accept), "rss_bytes_one_job": .int(Int64(afterOne?.rssBytes ?? 0)),
             "tasks_held": .int(Int64(held)), "rss_bytes_all": .int(Int64(afterAll?.rssBytes ?? 0)),
@@ -112,7 +118,9 @@ enum FarmScenarios {
         let (_, registering) = try await measure {
             try await registerClients(port: farm.port, count: count, tags: { $0 % 10 == 0 ? ["gpu"] : [] })
         }
-        log("registered \(count) clients in \(formatDuration(registering)): \(Int(Double(count) / registering)) a second, each committed before its answer")
+        log(
+            "registered \(count) clients in \(formatDuration(registering)): \(Int(Double(count) / registering)) a second, each committed before its answer"
+        )
         let jobs = (0..<count).map { index -> [String: JSONValue] in
             ["type": "command", "argv": ["true"], "frames": "1", "priority": .int(Int64(index % 101)), "name": .string("job-\(index)")]
         }
@@ -132,7 +140,9 @@ enum FarmScenarios {
                 guard result.status == 0 else { throw CommandFailure("brender \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
                 timings.add(seconds)
             }
-            log("brender \(arguments.joined(separator: " ")): median \(formatDuration(timings.median)), p99 \(formatDuration(timings.p99)) (whole process)")
+            log(
+                "brender \(arguments.joined(separator: " ")): median \(formatDuration(timings.median)), p99 \(formatDuration(timings.p99)) (whole process)"
+            )
             figures[name + "_median_seconds"] = .double(timings.median)
             figures[name + "_p99_seconds"] = .double(timings.p99)
         }
@@ -167,7 +177,9 @@ enum FarmScenarios {
         let working = monotonicSeconds() - start
         let reloaded = try await farm.job(1)?["tasks_total"]?.intValue ?? 0
         let rss = ProcessUsage(pid: farm.server!.pid)?.rssBytes ?? 0
-        log("restart after kill -9 with \(clients) clients and \(tasks) tasks: answering in \(formatDuration(answering)), handing out work in \(formatDuration(working)); RSS \(formatBytes(rss))")
+        log(
+            "restart after kill -9 with \(clients) clients and \(tasks) tasks: answering in \(formatDuration(answering)), handing out work in \(formatDuration(working)); RSS \(formatBytes(rss))"
+        )
         return [
             "clients": .int(Int64(clients)), "tasks": .int(Int64(tasks)), "answering_seconds": .double(answering),
             "working_seconds": .double(working), "first_job_tasks_after_restart": .int(reloaded), "rss_bytes": .int(Int64(rss)),
@@ -216,7 +228,9 @@ enum FarmScenarios {
             worst.add(monotonicSeconds() - start)
         }
         await farm.close()
-        log("choosing a task among \(jobs) queued jobs for \(clients) clients: median \(formatDuration(all.median)), p99 \(formatDuration(all.p99)) (including the actor call); worst case, \(jobs - untaggedJobs.count) queued jobs looked at and none fits: median \(formatDuration(worst.median)), p99 \(formatDuration(worst.p99))")
+        log(
+            "choosing a task among \(jobs) queued jobs for \(clients) clients: median \(formatDuration(all.median)), p99 \(formatDuration(all.p99)) (including the actor call); worst case, \(jobs - untaggedJobs.count) queued jobs looked at and none fits: median \(formatDuration(worst.median)), p99 \(formatDuration(worst.p99))"
+        )
         return [
             "jobs": .int(Int64(jobs)), "clients": .int(Int64(clients)), "choose_median_seconds": .double(all.median),
             "choose_p99_seconds": .double(all.p99), "worst_case_median_seconds": .double(worst.median), "worst_case_p99_seconds": .double(worst.p99),

@@ -2,7 +2,7 @@ import BrenderKit
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `brender server` process on 127.0.0.1 with an OS-chosen port and a temporary data

@@ -45,7 +45,8 @@ public struct APIRequest: Sendable, Equatable {
             json = try JSONValue.parse(body)
         } catch {
             throw APIError(
-                .invalidJSON, "the request body is not valid JSON (\(error)); send {\"item\": ..., \"action\": ..., \"filters\": {...}, \"values\": {...}}")
+                .invalidJSON,
+                "the request body is not valid JSON (\(error)); send {\"item\": ..., \"action\": ..., \"filters\": {...}, \"values\": {...}}")
         }
         try self.init(json: json)
     }

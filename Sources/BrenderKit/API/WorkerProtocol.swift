@@ -51,7 +51,8 @@ public enum WorkerProtocol {
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a registration answer")
-            self.init(clientID: try fields.int("client_id"), name: try fields.string("name"), heartbeatInterval: try fields.double("heartbeat_interval"))
+            self.init(
+                clientID: try fields.int("client_id"), name: try fields.string("name"), heartbeatInterval: try fields.double("heartbeat_interval"))
         }
 
         public var json: JSONValue {

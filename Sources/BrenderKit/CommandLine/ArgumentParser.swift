@@ -161,7 +161,8 @@ public struct ArgumentParser: Sendable {
         for (position, argument) in spec.positionals.enumerated() {
             if position >= values.count {
                 if argument.isOptional { break }
-                throw UsageError("'\(commandName)' needs \(argument.name)", hint: "usage: \(HelpFormatter.usage(of: spec, name: commandName)); \(hint)")
+                throw UsageError(
+                    "'\(commandName)' needs \(argument.name)", hint: "usage: \(HelpFormatter.usage(of: spec, name: commandName)); \(hint)")
             }
             let checked = argument.isRepeated ? Array(values[position...]) : [values[position]]
             for value in checked {

@@ -323,7 +323,9 @@ extension Farm {
         }
         if update.logOffset == 0 && received.bytes == 0 {
             let name = clients[update.clientID]?.name ?? "?"
-            text = "--- attempt \(task.lease) of task \(task.id) (frames \(task.chunk.description)) on client \(update.clientID) (\(name)), \(Timestamp.format(now())) ---\n" + text
+            text =
+                "--- attempt \(task.lease) of task \(task.id) (frames \(task.chunk.description)) on client \(update.clientID) (\(name)), \(Timestamp.format(now())) ---\n"
+                + text
         }
         do {
             try logs.append(text, jobID: runtime.job.id, taskID: task.id)

@@ -51,7 +51,8 @@ extension Farm {
     func createJob(_ submission: JobSubmission) throws(APIError) -> JobRuntime {
         let chunks = chunk(submission.frames.frames, size: submission.chunkSize)
         let time = now()
-        let baseName = submission.kind == .blender
+        let baseName =
+            submission.kind == .blender
             ? URL(fileURLWithPath: submission.file).deletingPathExtension().lastPathComponent : "command"
         var job = Job(
             id: 0, name: submission.name ?? baseName, kind: submission.kind, status: .queued, priority: submission.priority,

@@ -20,7 +20,9 @@ struct JobSubmission {
 
     init(values: [String: JSONValue]) throws(APIError) {
         for key in values.keys.sorted() where !JobSubmission.fields.contains(key) {
-            throw APIError(.unknownField, "'\(key)' is not a field of a new job; fields: \(JobSubmission.fields.joined(separator: ", "))", field: "values.\(key)")
+            throw APIError(
+                .unknownField, "'\(key)' is not a field of a new job; fields: \(JobSubmission.fields.joined(separator: ", "))", field: "values.\(key)"
+            )
         }
         let schema = Job.schema
         func checked(_ key: String) throws(APIError) -> JSONValue? {

@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Talks to a brender server over HTTP: the admin API for commands, and the worker protocol.
@@ -106,7 +106,8 @@ public struct BrenderClient: Sendable {
         } catch {
             let text = "\(error)"
             let reason =
-                error is RequestTimedOut ? "timed out"
+                error is RequestTimedOut
+                ? "timed out"
                 : text.contains("refused") ? "connection refused" : Task.isCancelled ? "canceled" : text.contains("closed") ? "connection lost" : text
             throw ClientError.unreachable(url: serverURL, reason: reason)
         }

@@ -69,7 +69,8 @@ public struct HTTP1Connection {
     }
 
     /// Posts a protocol message and decodes the answer; a non-2xx status is a failure.
-    public mutating func post<Body: JSONConvertible, Reply: JSONConvertible>(_ path: String, _ body: Body, as reply: Reply.Type) async throws -> Reply {
+    public mutating func post<Body: JSONConvertible, Reply: JSONConvertible>(_ path: String, _ body: Body, as reply: Reply.Type) async throws -> Reply
+    {
         let (status, bytes) = try await post(path, body.json.serializedBytes())
         guard (200..<300).contains(status) else {
             throw Failure(description: "\(path) answered \(status): \(String(decoding: bytes, as: UTF8.self))")

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Converts between brender's stored times (seconds since 1970) and the ISO 8601 text of the API,

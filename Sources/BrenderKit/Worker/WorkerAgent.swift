@@ -207,9 +207,9 @@ public actor WorkerAgent {
         uname(&info)
         let machine = withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         #if os(Linux)
-        return "linux-\(machine)"
+            return "linux-\(machine)"
         #else
-        return "darwin-\(machine)"
+            return "darwin-\(machine)"
         #endif
     }
 

@@ -15,7 +15,8 @@ import Testing
 
     @Test func fullRequestDecodes() throws {
         let request = try APIRequest(
-            body: Data(#"{"item":"client","action":"update","filters":{"id":[1,2]},"values":{"status":"disabled"},"all":false,"limit":5,"offset":2}"#.utf8))
+            body: Data(
+                #"{"item":"client","action":"update","filters":{"id":[1,2]},"values":{"status":"disabled"},"all":false,"limit":5,"offset":2}"#.utf8))
         #expect(request.item == "client")
         #expect(request.action == "update")
         #expect(request.filters == ["id": [1, 2]])

@@ -16,9 +16,10 @@ import Testing
     }
 
     @Test func parsesEveryKindOfValue() throws {
-        #expect(try parse(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}} "#) == [
-            "a": [1, -2, .double(3.5), .double(1000), true, false, nil], "b": ["c": "d"],
-        ])
+        #expect(
+            try parse(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}} "#) == [
+                "a": [1, -2, .double(3.5), .double(1000), true, false, nil], "b": ["c": "d"],
+            ])
         #expect(try parse("9223372036854775807") == .int(Int64.max))
         #expect(try parse("92233720368547758080") == .double(92233720368547758080.0))
     }
@@ -29,9 +30,10 @@ import Testing
     }
 
     @Test func refusesWhatIsNotStrictJSON() {
-        for text in ["", "{", "[1,]", "{\"a\":1,}", "{a:1}", "'x'", "01", "1.", ".5", "-", "tru", "nul", "[1 2]", "\"\u{1}\"", #""\x""#,
-            #""\ud800""#, "{} {}", "NaN", "1e"]
-        {
+        for text in [
+            "", "{", "[1,]", "{\"a\":1,}", "{a:1}", "'x'", "01", "1.", ".5", "-", "tru", "nul", "[1 2]", "\"\u{1}\"", #""\x""#,
+            #""\ud800""#, "{} {}", "NaN", "1e",
+        ] {
             #expect(refusal(text) != nil, "accepted \(text.debugDescription)")
         }
         #expect(refusal("[1,]")?.offset == 3)

@@ -21,7 +21,7 @@ private let testRoot = CommandSpec(
                         .flag("all", short: "a", help: "all"),
                     ],
                     positionals: [PositionalSpec("FILE", help: "file"), PositionalSpec("REST", optional: true, repeated: true, help: "rest")],
-                    action: { _, _ in 0 }),
+                    action: { _, _ in 0 })
             ]),
         CommandSpec("solo", abstract: "no args", action: { _, _ in 0 }),
     ])
@@ -85,7 +85,8 @@ private func usageError(_ arguments: [String]) -> UsageError? {
     @Test func environmentVariableThenDefaultFillAnAbsentOption() throws {
         #expect(try parse(["group", "run", "f"]).string("server") == "http://127.0.0.1:9999")
         #expect(try parse(["group", "run", "f"], environment: ["TOOL_SERVER": "http://env:1"]).string("server") == "http://env:1")
-        #expect(try parse(["group", "run", "f", "-s", "http://flag:1"], environment: ["TOOL_SERVER": "http://env:1"]).string("server") == "http://flag:1")
+        #expect(
+            try parse(["group", "run", "f", "-s", "http://flag:1"], environment: ["TOOL_SERVER": "http://env:1"]).string("server") == "http://flag:1")
     }
 
     @Test func helpAnywhereAsksForTheDeepestCommandsHelp() throws {

@@ -142,7 +142,8 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
         _ = try await farm.register(registration("n1"))
         _ = try await farm.register(registration("n2"))
         do {
-            _ = try await farm.handle(APIRequest(item: "client", action: "update", filters: ["name": "n2"], values: ["name": "n1", "status": "disabled"]))
+            _ = try await farm.handle(
+                APIRequest(item: "client", action: "update", filters: ["name": "n2"], values: ["name": "n1", "status": "disabled"]))
             Issue.record("expected a conflict")
         } catch {
             #expect(error.code == .conflict)

@@ -110,7 +110,9 @@ import Testing
         let id = try await submit("1-2")
         let first = try #require(try await farm.requestTask(clientID: w, wait: 0))
         let reply = try await farm.updateTask(
-            .init(clientID: w, taskID: first.taskID, jobID: id, lease: first.lease, state: .completed, framesDone: [1], log: "", logOffset: 0, nextWait: 0))
+            .init(
+                clientID: w, taskID: first.taskID, jobID: id, lease: first.lease, state: .completed, framesDone: [1], log: "", logOffset: 0,
+                nextWait: 0))
         #expect(reply.accepted)
         #expect(reply.next?.frameStart == 2)
     }

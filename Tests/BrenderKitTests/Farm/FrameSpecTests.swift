@@ -46,9 +46,10 @@ import Testing
 
     @Test func chunksKeepAnEvenStep() {
         // 1-3 then 10 then 20..22: a chunk never mixes steps.
-        #expect(chunk([1, 2, 3, 10, 20, 21, 22], size: 10) == [
-            FrameChunk(start: 1, end: 3), FrameChunk(start: 10, end: 20, step: 10), FrameChunk(start: 21, end: 22),
-        ])
+        #expect(
+            chunk([1, 2, 3, 10, 20, 21, 22], size: 10) == [
+                FrameChunk(start: 1, end: 3), FrameChunk(start: 10, end: 20, step: 10), FrameChunk(start: 21, end: 22),
+            ])
         #expect(chunk([1, 6, 11, 16], size: 3) == [FrameChunk(start: 1, end: 11, step: 5), FrameChunk(start: 16, end: 16)])
     }
 

@@ -6,13 +6,16 @@ import Testing
 @Suite struct BlenderOutputParserTests {
     @Test func progressLinesGiveTheFrameAndSamples() {
         #expect(
-            BlenderOutputParser.parse("Fra:1 Mem:9.96M (Peak 10.83M) | Time:00:00.05 | Remaining:00:00.00 | Mem:0.80M, Peak:0.80M | Scene, ViewLayer | Sample 1/4")
+            BlenderOutputParser.parse(
+                "Fra:1 Mem:9.96M (Peak 10.83M) | Time:00:00.05 | Remaining:00:00.00 | Mem:0.80M, Peak:0.80M | Scene, ViewLayer | Sample 1/4")
                 == .progress(frame: 1, sample: 1, samples: 4))
         #expect(
             BlenderOutputParser.parse("Fra:12 Mem:9.40M (Peak 10.83M) | Time:00:00.04 | Mem:0.00M, Peak:0.00M | Scene, ViewLayer | Updating Camera")
                 == .progress(frame: 12, sample: nil, samples: nil))
         #expect(
-            BlenderOutputParser.parse("Fra:1 Mem:10.00M (Peak 10.83M) | Time:00:00.13 | Remaining:00:00.64 | Mem:0.84M, Peak:0.84M | Scene, ViewLayer | Rendered 1/20 Tiles, Sample 64/64")
+            BlenderOutputParser.parse(
+                "Fra:1 Mem:10.00M (Peak 10.83M) | Time:00:00.13 | Remaining:00:00.64 | Mem:0.84M, Peak:0.84M | Scene, ViewLayer | Rendered 1/20 Tiles, Sample 64/64"
+            )
                 == .progress(frame: 1, sample: 64, samples: 64))
         #expect(BlenderOutputParser.parse("Fra:-3 Mem:1M") == .progress(frame: -3, sample: nil, samples: nil))
     }
@@ -24,7 +27,9 @@ import Testing
 
     @Test func errorsAndWarnings() {
         #expect(BlenderOutputParser.parse("Error: Build without OpenImageDenoiser") == .error("Build without OpenImageDenoiser"))
-        #expect(BlenderOutputParser.parse("Error: File format is not supported in file '/x.blend'") == .error("File format is not supported in file '/x.blend'"))
+        #expect(
+            BlenderOutputParser.parse("Error: File format is not supported in file '/x.blend'")
+                == .error("File format is not supported in file '/x.blend'"))
         #expect(BlenderOutputParser.parse("Warning: Unable to open '/tex.png': No such file") == .warning("Unable to open '/tex.png': No such file"))
         #expect(BlenderOutputParser.parse("Append frame 7") == .appendedFrame(7))
         #expect(BlenderOutputParser.parse(" Time: 00:00.24 (Saving: 00:00.18)") == .other)

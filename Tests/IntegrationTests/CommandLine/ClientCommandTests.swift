@@ -93,6 +93,8 @@ import Testing
         let result = try ChildProcess.run(
             farm.binary, ["client", "list", "--server", "http://127.0.0.1:1"], logDirectory: farm.directory, name: "unreachable")
         #expect(result.status == 1)
-        #expect(result.stderr == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running?\n")
+        #expect(
+            result.stderr
+                == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running?\n")
     }
 }

@@ -170,7 +170,10 @@ import Testing
         try farm.startWorker(name: "w")
         let result = try farm.run(["job", "submit", broken, "--frames", "1-2", "--chunk", "2", "--max-attempts", "2", "--wait"], timeout: 120)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("brender: error: job 1 failed: task 1: Blender exited with code 1: File format is not supported in file '\(broken)'; see 'brender task log 1'"))
+        #expect(
+            result.stderr.contains(
+                "brender: error: job 1 failed: task 1: Blender exited with code 1: File format is not supported in file '\(broken)'; see 'brender task log 1'"
+            ))
         let log = try farm.run(["task", "log", "1"])
         #expect(log.stdout.contains("Error: File format is not supported in file '\(broken)'"))
         #expect(log.stdout.contains("--- attempt 2 of task 1"))

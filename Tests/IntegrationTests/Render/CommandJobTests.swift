@@ -25,7 +25,10 @@ import Testing
         try farm.startWorker(name: "chatty")
         // 30,000 lines of 100 characters: more than the server takes in one request.
         let result = try farm.run(
-            ["job", "submit", "--type", "command", "--frames", "1", "--wait", "--", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100"],
+            [
+                "job", "submit", "--type", "command", "--frames", "1", "--wait", "--", "sh", "-c",
+                "head -c 3000000 /dev/zero | tr '\\0' x | fold -w 100",
+            ],
             timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let log = try await farm.log(task: 1)
@@ -75,7 +78,8 @@ import Testing
         #expect(try await farm.job(1)?["frames_done"] == 0, "a paused job starts nothing")
         // A waiting worker may start it before the answer is written: queued or already active.
         let resumed = try farm.run(["job", "resume", "1"]).stdout
-        #expect(resumed == "job 1 resumed (now queued)\n" || resumed == "job 1 resumed (now active)\n" || resumed == "job 1 resumed (now completed)\n")
+        #expect(
+            resumed == "job 1 resumed (now queued)\n" || resumed == "job 1 resumed (now active)\n" || resumed == "job 1 resumed (now completed)\n")
         #expect(await eventually { try await farm.job(1)?["status"] == "completed" })
         let requeue = try farm.run(["job", "requeue", "1", "--all"])
         #expect(requeue.stdout == "4 tasks of job 1 requeued\n")

@@ -49,7 +49,9 @@ import Testing
             for index in 0..<600 {
                 let path = paths[Int(random.next() % UInt64(paths.count))]
                 var body = index % 5 == 0 ? fixed[index / 5 % fixed.count] : value(&random).serializedBytes()
-                if path == "/worker/task" { body = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\"wait\"", with: "\"w\"").utf8) }
+                if path == "/worker/task" {
+                    body = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\"wait\"", with: "\"w\"").utf8)
+                }
                 let method: HTTPMethod = index % 7 == 0 ? .GET : .POST
                 let answer = try await connection.send(method: method, path: path, body: method == .GET ? nil : body)
                 statuses[answer.status, default: 0] += 1

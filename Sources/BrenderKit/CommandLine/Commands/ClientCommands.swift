@@ -9,7 +9,10 @@ enum ClientCommands {
     static let list = CommandSpec(
         "list", abstract: "List render nodes.",
         discussion: "Filter keys: \(Client.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
-        options: [CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json, CommonOptions.server],
+        options: [
+            CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
+            CommonOptions.server,
+        ],
         examples: [
             "brender client list",
             "brender client list --filter status=enabled --filter tags=gpu",
@@ -17,7 +20,8 @@ enum ClientCommands {
         ],
         action: { parsed, context in
             let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
-            let request = APIRequest(item: "client", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
+            let request = APIRequest(
+                item: "client", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
             let response = try await CommonOptions.client(parsed).send(request)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
@@ -57,7 +61,8 @@ enum ClientCommands {
 
     static let update = CommandSpec(
         "update", abstract: "Change render nodes: enable or disable them, rename, retag.",
-        discussion: "Fields you can set: \(Client.schema.fields.filter(\.updatable).map(\.name).joined(separator: ", ")). Without --filter, --all is required so a whole farm is never changed by accident.",
+        discussion:
+            "Fields you can set: \(Client.schema.fields.filter(\.updatable).map(\.name).joined(separator: ", ")). Without --filter, --all is required so a whole farm is never changed by accident.",
         options: [
             CommonOptions.filter("client"),
             .value("set", "KEY=VALUE", kind: .keyValue, repeatable: true, help: "A field to change; tags take a comma list."),
@@ -89,7 +94,8 @@ enum ClientCommands {
 
     static let delete = CommandSpec(
         "delete", abstract: "Forget render nodes.",
-        discussion: "An online client is refused unless --force is given; a deleted worker that is still running registers again at its next heartbeat, so stop it first.",
+        discussion:
+            "An online client is refused unless --force is given; a deleted worker that is still running registers again at its next heartbeat, so stop it first.",
         options: [
             CommonOptions.filter("client"), .flag("force", help: "Delete online clients too."), CommonOptions.all("client"),
             CommonOptions.json, CommonOptions.server,

@@ -4,7 +4,8 @@ import Foundation
 enum DemoSceneCommand {
     static let spec = CommandSpec(
         "demo-scene", abstract: "Make a small animated .blend with Blender, to test the farm with.",
-        discussion: "The default cube turning, rendered by Cycles on the CPU at a tiny size with denoising off, so it renders with Debian's Blender in about a second a frame.",
+        discussion:
+            "The default cube turning, rendered by Cycles on the CPU at a tiny size with denoising off, so it renders with Debian's Blender in about a second a frame.",
         options: [
             .value("frames", "N", kind: .integer(1...100_000), default: "24", help: "Frames in the animation (1 to N)."),
             .value("samples", "N", kind: .integer(1...100_000), default: "4", help: "Cycles samples per pixel."),
@@ -13,7 +14,10 @@ enum DemoSceneCommand {
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable."),
         ],
         positionals: [PositionalSpec("OUT.blend", help: "Where to save the scene.")],
-        examples: ["brender demo-scene /srv/farm/demo.blend --frames 48", "brender demo-scene test.blend && brender job submit test.blend --frames 1-24 --wait"],
+        examples: [
+            "brender demo-scene /srv/farm/demo.blend --frames 48",
+            "brender demo-scene test.blend && brender job submit test.blend --frames 1-24 --wait",
+        ],
         action: { parsed, context in
             var settings = DemoScene.Settings()
             settings.frames = parsed.int("frames")!
@@ -32,7 +36,8 @@ enum DemoSceneCommand {
             } catch let error as CommandFailure {
                 throw error
             } catch {
-                throw CommandFailure("cannot run Blender '\(parsed.string("blender")!)': \(error); install Debian's blender package or pass --blender PATH")
+                throw CommandFailure(
+                    "cannot run Blender '\(parsed.string("blender")!)': \(error); install Debian's blender package or pass --blender PATH")
             }
             context.print(path)
             return 0

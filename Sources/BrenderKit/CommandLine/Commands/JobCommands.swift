@@ -19,16 +19,22 @@ enum JobCommands {
             .value("chunk", short: "c", "N", kind: .integer(1...100_000), default: "1", help: "Frames per task."),
             .value("priority", short: "p", "P", kind: .integer(0...100), default: "50", help: "0 to 100; higher goes first."),
             .value("name", short: "n", "NAME", help: "A name for people (default: the file's name)."),
-            .value("output", short: "o", "PATTERN", help: "Output path; # runs are the frame number (default: renders/ID-NAME/frame_##### next to the server's data)."),
+            .value(
+                "output", short: "o", "PATTERN",
+                help: "Output path; # runs are the frame number (default: renders/ID-NAME/frame_##### next to the server's data)."),
             .value("format", "FORMAT", kind: .choice(Job.formats.keys.sorted()), default: "PNG", help: "Image format."),
             .value("scene", "NAME", help: "The scene to render (default: the file's active scene)."),
             .value("tags", short: "t", "TAG,...", help: "Only clients with all these tags take the job's tasks."),
-            .value("max-attempts", "N", kind: .integer(1...100), default: "3", help: "Attempts, each on another worker where possible, before a task fails for good."),
+            .value(
+                "max-attempts", "N", kind: .integer(1...100), default: "3",
+                help: "Attempts, each on another worker where possible, before a task fails for good."),
             .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
             .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
             CommonOptions.json, CommonOptions.server,
         ],
-        positionals: [PositionalSpec("FILE.blend|ARGV", optional: true, repeated: true, help: "The .blend file; for --type command, the command after --.")],
+        positionals: [
+            PositionalSpec("FILE.blend|ARGV", optional: true, repeated: true, help: "The .blend file; for --type command, the command after --.")
+        ],
         examples: [
             "brender job submit shot.blend --frames 1-250 --chunk 10",
             "brender job submit shot.blend --frames 1-100x5 --priority 80 --wait",
@@ -90,7 +96,8 @@ enum JobCommands {
             if let scene = parsed.string("scene") { values["scene"] = .string(scene) }
         case .command:
             guard !arguments.isEmpty else {
-                throw UsageError("a command job needs the command after --", hint: "e.g. brender job submit --type command --frames 1-10 -- echo {frame}")
+                throw UsageError(
+                    "a command job needs the command after --", hint: "e.g. brender job submit --type command --frames 1-10 -- echo {frame}")
             }
             values["argv"] = .array(arguments.map(JSONValue.string))
         }
@@ -104,11 +111,15 @@ enum JobCommands {
     static let list = CommandSpec(
         "list", abstract: "List jobs, oldest first.",
         discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
-        options: [CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json, CommonOptions.server],
+        options: [
+            CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
+            CommonOptions.server,
+        ],
         examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
         action: { parsed, context in
             let filters = try CommonOptions.fields(parsed, option: "filter", schema: Job.schema, forFilter: true)
-            let request = APIRequest(item: "job", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
+            let request = APIRequest(
+                item: "job", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
             let response = try await CommonOptions.client(parsed).send(request)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
@@ -149,7 +160,8 @@ enum JobCommands {
                 for field in Job.schema.fields {
                     guard let value = job[field.name], value != .null else { continue }
                     if field.name == "argv" && value.arrayValue?.isEmpty == true { continue }
-                    let text = value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: field.name == "argv" ? " " : ",") }
+                    let text =
+                        value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: field.name == "argv" ? " " : ",") }
                         ?? value.stringValue ?? value.serialized()
                     context.print("\((field.name + ":").padding(toLength: 17, withPad: " ", startingAt: 0))\(text)")
                 }
@@ -279,7 +291,9 @@ enum JobProgress {
         switch status {
         case .completed:
             let output = job["output"]?.stringValue ?? ""
-            context.print("job \(id) completed: \(job["frames_done"]?.intValue ?? 0) frames" + (output.isEmpty ? "" : " in \(URL(fileURLWithPath: output).deletingLastPathComponent().path)"))
+            context.print(
+                "job \(id) completed: \(job["frames_done"]?.intValue ?? 0) frames"
+                    + (output.isEmpty ? "" : " in \(URL(fileURLWithPath: output).deletingLastPathComponent().path)"))
             return 0
         case .failed:
             let failed = try await client.send(

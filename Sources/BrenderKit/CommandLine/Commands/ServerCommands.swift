@@ -10,12 +10,17 @@ enum DaemonCommands {
 
     static let server = CommandSpec(
         "server", abstract: "Run the farm's server: the HTTP JSON API and its database.",
-        discussion: "Keeps its SQLite database and files in the data directory. Every change is saved before it is acknowledged. Stops cleanly on SIGTERM or SIGINT.",
+        discussion:
+            "Keeps its SQLite database and files in the data directory. Every change is saved before it is acknowledged. Stops cleanly on SIGTERM or SIGINT.",
         options: [
-            .value("listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999", help: "Address to listen on; port 0 picks a free port."),
+            .value(
+                "listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999",
+                help: "Address to listen on; port 0 picks a free port."),
             .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
             .value("worker-timeout", "SECONDS", kind: .seconds, default: "60", help: "A worker not heard from for this long goes offline."),
-            .value("sync", "MODE", kind: .choice(["normal", "full"]), default: "normal", help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
+            .value(
+                "sync", "MODE", kind: .choice(["normal", "full"]), default: "normal",
+                help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
             logLevel,
         ],
         examples: ["brender server", "brender server --listen 127.0.0.1:9999 --data /var/lib/brender"],
@@ -42,7 +47,8 @@ enum DaemonCommands {
 
     static let worker = CommandSpec(
         "worker", abstract: "Run a render node: register with the server and take work.",
-        discussion: "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
+        discussion:
+            "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
         options: [
             CommonOptions.server,
             .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
