@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrenderKitTests",
-            dependencies: ["BrenderKit"],
+            dependencies: ["BrenderKit", "BrenderTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import BrenderTesting
 import Testing
 
 @testable import BrenderKit
@@ -68,7 +69,7 @@ import Testing
     /// Property: for random specs and chunk sizes, every frame is in exactly one chunk, none is
     /// invented, and no chunk is longer than the chunk size.
     @Test(arguments: 0..<200) func randomSpecsChunkEveryFrameExactlyOnce(seed: Int) throws {
-        var random = SplitMix64(seed: UInt64(seed))
+        var random = SeededGenerator(seed: UInt64(seed))
         var parts: [String] = []
         var expected = Set<Int>()
         for _ in 0..<(1 + Int(random.next() % 5)) {
@@ -99,18 +100,5 @@ import Testing
         let chunked = chunks.flatMap { Array($0.frames) }
         #expect(chunked == spec.frames, "spec \(parts.joined(separator: ",")) size \(size)")
         #expect(chunks.allSatisfy { $0.count <= size && $0.count >= 1 })
-    }
-}
-
-/// A small deterministic random number generator for property tests.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import BrenderTesting
 import Testing
 
 @testable import BrenderKit
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test(arguments: 0..<20) func staysSortedUnderRandomChanges(seed: Int) {
-        var random = SplitMix64(seed: UInt64(seed))
+        var random = SeededGenerator(seed: UInt64(seed))
         var order = DispatchOrder()
         var keys: [DispatchOrder.Key] = []
         for id in 0..<200 {

@@ -17,7 +17,7 @@ import Testing
         "1-100000x0", "running", "failed", "/abs/x.blend", "",
     ]
 
-    private func value(_ random: inout SplitMix, depth: Int = 0) -> JSONValue {
+    private func value(_ random: inout SeededGenerator, depth: Int = 0) -> JSONValue {
         switch random.next() % (depth < 4 ? 9 : 6) {
         case 0: return .null
         case 1: return .bool(random.next() % 2 == 0)
@@ -36,7 +36,7 @@ import Testing
     @Test func randomRequestsNeverGetA5xxNorStopTheServer() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        var random = SplitMix(seed: 20261129)
+        var random = SeededGenerator(seed: 20261129)
         let paths = ["/api", "/worker/register", "/worker/heartbeat", "/worker/task", "/worker/task/update", "/worker/signoff"]
         let fixed: [[UInt8]] = [
             [], Array("{".utf8), [0xFF, 0xFE], Array(String(repeating: "[", count: 5000).utf8),
@@ -62,18 +62,5 @@ import Testing
         let health = try await BrenderClient(server: farm.serverURL).get("/health")
         #expect(health["ok"] == true)
         #expect(statuses[400, default: 0] > 100, "the requests were mostly refused as bad input: \(statuses)")
-    }
-}
-
-/// A small deterministic random number generator.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

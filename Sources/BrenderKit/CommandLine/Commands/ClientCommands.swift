@@ -19,10 +19,7 @@ enum ClientCommands {
             "brender client list --filter connection=online --json | jq '.[].name'",
         ],
         action: { parsed, context in
-            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Client.schema, forFilter: true)
-            let request = APIRequest(
-                item: "client", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
-            let response = try await CommonOptions.client(parsed).send(request)
+            let (response, filters) = try await CommonOptions.readPage(parsed, item: "client", schema: Client.schema)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
                 CommonOptions.notePaging(response, noun: "client", context)

@@ -51,6 +51,17 @@ enum CommonOptions {
         return result
     }
 
+    /// Reads one page of `item` as `--filter`, `--limit`, `--offset` and `--all` ask, with `filters`
+    /// added; returns the answer and the filters the user gave.
+    static func readPage(
+        _ parsed: ParsedCommand, item: String, schema: ItemSchema, adding extra: [String: JSONValue] = [:]
+    ) async throws -> (response: APIResponse, filters: [String: JSONValue]) {
+        var filters = try fields(parsed, option: "filter", schema: schema, forFilter: true)
+        filters.merge(extra) { _, added in added }
+        let request = APIRequest(item: item, action: "read", filters: filters, limit: pageLimit(parsed), offset: parsed.int("offset") ?? 0)
+        return (try await client(parsed).send(request), filters)
+    }
+
     /// Tells on standard error that there is more than the page shown.
     static func notePaging(_ response: APIResponse, noun: String, _ context: CommandContext) {
         if response.total > response.count {

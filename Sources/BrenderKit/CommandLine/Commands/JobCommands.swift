@@ -117,10 +117,7 @@ enum JobCommands {
         ],
         examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
         action: { parsed, context in
-            let filters = try CommonOptions.fields(parsed, option: "filter", schema: Job.schema, forFilter: true)
-            let request = APIRequest(
-                item: "job", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0)
-            let response = try await CommonOptions.client(parsed).send(request)
+            let (response, filters) = try await CommonOptions.readPage(parsed, item: "job", schema: Job.schema)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
                 CommonOptions.notePaging(response, noun: "job", context)

@@ -13,13 +13,11 @@ enum TaskCommands {
         ],
         examples: ["brender task list --job 3", "brender task list --job 3 --filter status=failed"],
         action: { parsed, context in
-            var filters = try CommonOptions.fields(parsed, option: "filter", schema: RenderTask.schema, forFilter: true)
-            if let job = parsed.int("job") { filters["job"] = .int(Int64(job)) }
-            if filters.isEmpty {
+            if parsed.int("job") == nil && parsed.strings("filter").isEmpty {
                 throw UsageError("name the job: --job JOB", hint: "e.g. 'brender task list --job 3'; 'brender job list' shows job ids")
             }
-            let response = try await CommonOptions.client(parsed).send(
-                APIRequest(item: "task", action: "read", filters: filters, limit: CommonOptions.pageLimit(parsed), offset: parsed.int("offset") ?? 0))
+            let job: [String: JSONValue] = parsed.int("job").map { ["job": .int(Int64($0))] } ?? [:]
+            let (response, _) = try await CommonOptions.readPage(parsed, item: "task", schema: RenderTask.schema, adding: job)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
                 CommonOptions.notePaging(response, noun: "task", context)
