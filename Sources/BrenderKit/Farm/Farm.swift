@@ -81,9 +81,9 @@ public actor Farm {
                 clients[task.clientID]?.currentTask = (job.id, task.id)
             }
         }
-        // A client is busy exactly when it runs a task; the stored activity is not trusted.
-        for id in clients.keys {
-            clients[id]!.activity = clients[id]!.currentTask == nil ? .idle : .busy
+        // A client is busy exactly when it runs a task.
+        for id in clients.keys where clients[id]!.currentTask != nil {
+            clients[id]!.activity = .busy
         }
     }
 

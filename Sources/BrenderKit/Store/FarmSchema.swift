@@ -58,6 +58,11 @@ public enum FarmSchema {
                 );
                 CREATE INDEX tasks_by_job ON tasks (job_id);
                 """),
+        Migration(
+            version: 3, name: "client activity is derived from running tasks",
+            sql: """
+                ALTER TABLE clients DROP COLUMN activity;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

@@ -27,17 +27,17 @@ public final class FarmStore {
     // MARK: Clients
 
     private static let clientColumns =
-        "id, name, hostname, platform, tags, status, connection, activity, version, registered_at, last_seen"
+        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen"
 
+    /// Every client; each is idle until the farm finds the task it runs (activity is not stored).
     public func loadClients() throws -> [Client] {
         try database.query("SELECT \(Self.clientColumns) FROM clients ORDER BY id") { row in
             Client(
                 id: row.int64(0), name: row.string(1), hostname: row.string(2), platform: row.string(3),
                 tags: row.string(4).split(separator: ",").map(String.init),
                 status: Client.Status(rawValue: row.string(5)) ?? .disabled,
-                connection: Client.Connection(rawValue: row.string(6)) ?? .offline,
-                activity: Client.Activity(rawValue: row.string(7)) ?? .idle,
-                version: row.string(8), registeredAt: row.double(9), lastSeen: row.double(10))
+                connection: Client.Connection(rawValue: row.string(6)) ?? .offline, activity: .idle,
+                version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9))
         }
     }
 
@@ -45,28 +45,28 @@ public final class FarmStore {
     public func insertClient(_ client: Client) throws -> Int64 {
         try database.run(
             """
-            INSERT INTO clients (name, hostname, platform, tags, status, connection, activity, version, registered_at, last_seen)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """,
             [
                 .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
-                .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.activity.rawValue),
-                .text(client.version), .real(client.registeredAt), .real(client.lastSeen),
+                .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.version), .real(client.registeredAt),
+                .real(client.lastSeen),
             ])
         return database.lastInsertRowID
     }
 
-    /// Writes every column of an existing client.
+    /// Writes every stored column of an existing client.
     public func updateClient(_ client: Client) throws {
         try database.run(
             """
             UPDATE clients SET name = ?2, hostname = ?3, platform = ?4, tags = ?5, status = ?6, connection = ?7,
-                activity = ?8, version = ?9, last_seen = ?10 WHERE id = ?1
+                version = ?8, last_seen = ?9 WHERE id = ?1
             """,
             [
                 .integer(client.id), .text(client.name), .text(client.hostname), .text(client.platform),
                 .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
-                .text(client.activity.rawValue), .text(client.version), .real(client.lastSeen),
+                .text(client.version), .real(client.lastSeen),
             ])
     }
 

@@ -72,6 +72,25 @@ final class TemporaryDatabase {
         #expect(tables.isEmpty)
     }
 
+    @Test func aVersionOneDatabaseUpgradesKeepingItsClients() throws {
+        let file = try TemporaryDatabase()
+        do {
+            let old = try SQLiteDatabase(path: file.path)
+            try Migrator(migrations: Array(FarmSchema.migrations.prefix(1))).migrate(old)
+            try old.run(
+                """
+                INSERT INTO clients (name, hostname, platform, tags, status, connection, activity, version, registered_at, last_seen)
+                VALUES ('veteran', 'h', 'linux-x86_64', 'gpu', 'disabled', 'offline', 'busy', '0.1.0', 1, 2)
+                """)
+            old.close()
+        }
+        let store = try FarmStore(path: file.path)
+        let clients = try store.loadClients()
+        #expect(clients.map(\.name) == ["veteran"])
+        #expect(clients[0].status == .disabled && clients[0].tags == ["gpu"] && clients[0].activity == .idle)
+        #expect(try store.loadJobs().isEmpty)
+    }
+
     @Test func farmSchemaAppliesToAnEmptyDatabase() throws {
         let file = try TemporaryDatabase()
         let store = try FarmStore(path: file.path)
