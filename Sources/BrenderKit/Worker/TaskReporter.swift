@@ -4,6 +4,9 @@ import Logging
 /// Carries a running task's log and verified frames to the server: in batches every second (or
 /// sooner past a few KiB), kept while the server is unreachable and delivered when it is back.
 ///
+/// It also watches for silence: a process that prints nothing for `silenceTimeout` seconds is
+/// stopped as hung (the worker itself keeps reporting, so the server would never notice).
+///
 /// Updates are idempotent (the full set of verified frames, and log chunks with their byte
 /// offset), so a batch whose answer was lost is simply sent again.
 actor TaskReporter {
@@ -12,6 +15,11 @@ actor TaskReporter {
     let assignment: WorkerProtocol.Assignment
     let stop: StopSignal
     let logger: Logger
+    /// Seconds without a line of output after which the task is stopped as hung.
+    let silenceTimeout: Double
+    private var lastOutput = Timestamp.now
+    /// Whether the task was stopped for printing nothing for too long.
+    private(set) var stoppedAsHung = false
 
     /// Log bytes not yet acknowledged, after `acknowledgedBytes` bytes that were.
     private var pendingLog: [UInt8] = []
@@ -29,15 +37,20 @@ actor TaskReporter {
     static let maxChunkBytes = 256 * 1024
     static let interval: Duration = .seconds(1)
 
-    init(client: BrenderClient, clientID: Int64, assignment: WorkerProtocol.Assignment, stop: StopSignal, logger: Logger) {
+    init(
+        client: BrenderClient, clientID: Int64, assignment: WorkerProtocol.Assignment, stop: StopSignal, logger: Logger,
+        silenceTimeout: Double = 1800
+    ) {
         self.client = client
         self.clientID = clientID
         self.assignment = assignment
         self.stop = stop
         self.logger = logger
+        self.silenceTimeout = silenceTimeout
     }
 
     func log(_ line: String) {
+        lastOutput = Timestamp.now
         pendingLog += Array(line.utf8)
         pendingLog.append(UInt8(ascii: "\n"))
         if pendingLog.count > maxPendingLog {
@@ -58,13 +71,22 @@ actor TaskReporter {
 
     var verifiedFrames: [Int] { framesDone.sorted() }
 
-    /// Sends progress every second until the task is cancelled.
+    /// Sends progress every second, and stops the task when its process has been silent for
+    /// `silenceTimeout`, until cancelled.
     func runPeriodicFlush() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: TaskReporter.interval)
             if Task.isCancelled { return }
+            if !stoppedAsHung && Timestamp.now - lastOutput >= silenceTimeout {
+                stoppedAsHung = true
+                stop.stop(reason: "the process printed nothing for \(Self.describe(silenceTimeout))")
+            }
             await flush()
         }
+    }
+
+    static func describe(_ seconds: Double) -> String {
+        seconds >= 120 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60)) minutes" : "\(seconds.formatted()) s"
     }
 
     /// Sends a `running` update with what is pending. Sent every second even when empty: its

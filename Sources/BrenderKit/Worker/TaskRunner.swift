@@ -17,8 +17,6 @@ struct TaskRunner: Sendable {
     let logger: Logger
     /// Where private per-task temporary folders are made.
     let scratchDirectory: URL
-    /// Seconds without a line of output after which the task's process is stopped as hung.
-    let silenceTimeout: Double
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -28,18 +26,12 @@ struct TaskRunner: Sendable {
             return TaskOutcome(state: .failed, error: "cannot create a temporary folder \(scratch.path): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let watchdog = SilenceWatchdog(limit: silenceTimeout)
-        let outcome = await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
-            group.addTask { await watchdog.watch(stop) }
-            let outcome: TaskOutcome
-            switch assignment.kind {
-            case .blender: outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch, watchdog: watchdog)
-            case .command: outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch, watchdog: watchdog)
-            }
-            group.cancelAll()
-            return outcome
+        let outcome: TaskOutcome
+        switch assignment.kind {
+        case .blender: outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case .command: outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
         }
-        if watchdog.fired {
+        if await reporter.stoppedAsHung {
             // A hung process is this attempt's failure: retried elsewhere like any other.
             return TaskOutcome(state: .failed, error: "\(stop.reason ?? "no output"); stopped as hung (worker --silence-timeout)")
         }
@@ -49,9 +41,9 @@ struct TaskRunner: Sendable {
         return outcome
     }
 
-    private func runBlender(
-        _ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL, watchdog: SilenceWatchdog
-    ) async -> TaskOutcome {
+    private func runBlender(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async
+        -> TaskOutcome
+    {
         let invocation = BlenderInvocation(assignment)
         let expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
         for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
@@ -65,7 +57,6 @@ struct TaskRunner: Sendable {
             let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
             environment["XDG_CACHE_HOME"] = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
             exit = try await ProcessRunner.run(blender, arguments: invocation.arguments, environment: environment, stop: stop) { line in
-                watchdog.heard()
                 await reporter.log(line)
                 switch BlenderOutputParser.parse(line) {
                 case .saved(let path):
@@ -102,9 +93,9 @@ struct TaskRunner: Sendable {
         return TaskOutcome(state: .completed, error: nil)
     }
 
-    private func runCommand(
-        _ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL, watchdog: SilenceWatchdog
-    ) async -> TaskOutcome {
+    private func runCommand(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async
+        -> TaskOutcome
+    {
         let chunk = assignment.chunk
         let perFrame = assignment.argv.contains { $0.contains("{frame}") }
         let runs: [(argv: [String], frames: [Int])] =
@@ -117,10 +108,7 @@ struct TaskRunner: Sendable {
             do {
                 exit = try await ProcessRunner.run(
                     run.argv[0], arguments: Array(run.argv.dropFirst()), environment: ["TMPDIR": scratch.path], stop: stop
-                ) { line in
-                    watchdog.heard()
-                    await reporter.log(line)
-                }
+                ) { line in await reporter.log(line) }
             } catch {
                 return TaskOutcome(state: .failed, error: "cannot run '\(run.argv[0])': \(error)")
             }

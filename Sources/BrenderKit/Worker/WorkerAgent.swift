@@ -121,9 +121,9 @@ public actor WorkerAgent {
         logger.info(
             "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
         let stop = StopSignal()
-        let reporter = TaskReporter(client: client, clientID: clientID, assignment: assignment, stop: stop, logger: logger)
-        let runner = TaskRunner(
-            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, silenceTimeout: options.silenceTimeout)
+        let reporter = TaskReporter(
+            client: client, clientID: clientID, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
+        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
