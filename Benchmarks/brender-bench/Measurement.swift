@@ -14,7 +14,6 @@ struct Timings: Sendable {
 
     var median: Double { percentile(50) }
     var p99: Double { percentile(99) }
-    var total: Double { samples.reduce(0, +) }
 
     func percentile(_ p: Double) -> Double {
         guard !samples.isEmpty else { return .nan }

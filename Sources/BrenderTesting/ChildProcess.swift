@@ -79,11 +79,6 @@ public final class ChildProcess: @unchecked Sendable {
         kill(pid, signal)
     }
 
-    /// Sends a signal to the child's whole process group (it and what it started).
-    public func sendToGroup(_ signal: Int32) {
-        kill(-pid, signal)
-    }
-
     /// True once the child has exited (and was reaped).
     public var hasExited: Bool {
         poll() != nil

@@ -291,12 +291,8 @@ extension Farm {
         }
     }
 
-    /// Marks a client idle when it ran `task` (used when the task stopped being its own).
-    func freeClient(_ clientID: Int64, from task: RenderTask) {
-        freeClient(clientID, taskID: task.id)
-    }
-
-    /// (Activity is derived from the client's task, so nothing is written.)
+    /// Marks a client idle if it still runs `taskID` (its task ended or stopped being its own).
+    /// Activity is derived from the client's task, so nothing is written.
     func freeClient(_ clientID: Int64, taskID: Int64) {
         guard clients[clientID]?.currentTask?.taskID == taskID else { return }
         clients[clientID]!.currentTask = nil

@@ -151,7 +151,7 @@ extension Farm {
             for (index, task) in taskChanges {
                 let wasActive = runtime.tasks[index].status == .active
                 runtime.replace(at: index, with: task)
-                if wasActive { freeClient(task.clientID, from: task) }
+                if wasActive { freeClient(task.clientID, taskID: task.id) }
             }
             dispatchOrder.remove(oldKey)
             if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
@@ -263,7 +263,7 @@ extension Farm {
         for (runtime, index, task) in changes {
             let old = runtime.tasks[index]
             runtime.replace(at: index, with: task)
-            if old.status == .active { freeClient(old.clientID, from: old) }
+            if old.status == .active { freeClient(old.clientID, taskID: old.id) }
         }
         for job in jobChanges.values {
             guard let runtime = jobs[job.id] else { continue }

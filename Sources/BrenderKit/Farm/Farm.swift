@@ -115,8 +115,6 @@ public actor Farm {
     func writeThrough<T>(_ body: () throws -> T) throws(APIError) -> T {
         do {
             return try store.transaction(body)
-        } catch let error as APIError {
-            throw error
         } catch {
             logger.error("database write failed", metadata: ["error": "\(error)"])
             throw APIError(.internalError, "the server could not save the change (\(error)); nothing was changed")

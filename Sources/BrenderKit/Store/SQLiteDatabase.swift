@@ -198,10 +198,6 @@ public final class SQLiteStatement {
         isNull(column) ? nil : string(column)
     }
 
-    public func optionalInt64(_ column: Int32) -> Int64? {
-        isNull(column) ? nil : int64(column)
-    }
-
     private func error(_ rc: Int32) -> SQLiteError {
         let message = database.map { String(cString: sqlite3_errmsg($0)) } ?? "unknown error"
         return SQLiteError(code: sqlite3_extended_errcode(database), message: message, sql: sql)
