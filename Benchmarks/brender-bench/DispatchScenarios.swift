@@ -28,19 +28,21 @@ final class TimeLog: Sendable {
 /// Scenarios that measure handing out work: simulated workers speak the real worker protocol to a
 /// real server process, but run nothing.
 enum DispatchScenarios {
-    /// Registers a simulated worker and returns its client id.
-    static func register(_ connection: inout HTTP1Connection, name: String) async throws -> Int64 {
+    /// Registers a simulated worker (with a key of its own) and returns who it is.
+    static func register(_ connection: inout HTTP1Connection, name: String) async throws -> WorkerProtocol.Sender {
+        let key = WorkerProtocol.WorkerKey.generate()
         let registration = WorkerProtocol.Registration(
-            name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current)
-        return try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self).clientID
+            name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current, key: key)
+        let clientID = try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self).clientID
+        return WorkerProtocol.Sender(clientID: clientID, key: key)
     }
 
     /// Reports a task completed (every frame) and asks for the next in the same round trip.
     static func complete(
-        _ connection: inout HTTP1Connection, _ task: WorkerProtocol.Assignment, clientID: Int64, nextWait: Double
+        _ connection: inout HTTP1Connection, _ task: WorkerProtocol.Assignment, sender: WorkerProtocol.Sender, nextWait: Double
     ) async throws -> WorkerProtocol.Assignment? {
         let update = WorkerProtocol.TaskUpdate(
-            clientID: clientID, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: .completed,
+            sender: sender, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: .completed,
             framesDone: Array(task.chunk.frames), log: "", logOffset: 0, nextWait: nextWait)
         return try await connection.post("/worker/task/update", update, as: WorkerProtocol.TaskUpdateReply.self).next
     }
@@ -62,15 +64,15 @@ enum DispatchScenarios {
             for index in 0..<workers {
                 group.addTask {
                     try await HTTP1Connection.with(port: port) { connection in
-                        let clientID = try await register(&connection, name: "sim-\(index)")
+                        let sender = try await register(&connection, name: "sim-\(index)")
                         ready.increment()
                         while completed.current < tasks {
                             var task = try await connection.post(
-                                "/worker/task", WorkerProtocol.TaskRequest(clientID: clientID, wait: 2), as: WorkerProtocol.TaskReply.self
+                                "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 2), as: WorkerProtocol.TaskReply.self
                             ).task
                             while let current = task {
                                 let done = completed.increment()
-                                task = try await complete(&connection, current, clientID: clientID, nextWait: done >= tasks ? 0 : 2)
+                                task = try await complete(&connection, current, sender: sender, nextWait: done >= tasks ? 0 : 2)
                             }
                         }
                     }
@@ -112,19 +114,19 @@ enum DispatchScenarios {
             for index in 0..<workers {
                 group.addTask {
                     try await HTTP1Connection.with(port: port) { connection in
-                        let clientID = try await register(&connection, name: "idle-\(index)")
+                        let sender = try await register(&connection, name: "idle-\(index)")
                         ready.increment()
                         var task: WorkerProtocol.Assignment?
                         while !stop.isSet {
                             if task == nil {
                                 task = try await connection.post(
-                                    "/worker/task", WorkerProtocol.TaskRequest(clientID: clientID, wait: 1), as: WorkerProtocol.TaskReply.self
+                                    "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 1), as: WorkerProtocol.TaskReply.self
                                 ).task
                             }
                             guard let current = task else { continue }
                             received.record(monotonicSeconds())
                             finished.increment()
-                            task = try await complete(&connection, current, clientID: clientID, nextWait: 1)
+                            task = try await complete(&connection, current, sender: sender, nextWait: 1)
                         }
                     }
                 }
@@ -165,9 +167,10 @@ enum DispatchScenarios {
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
         let client = try BrenderClient(server: farm.serverURL)
         let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration(name: "probe", hostname: "h", platform: "p", tags: nil, version: "v"),
+            "/worker/register",
+            WorkerProtocol.Registration(name: "probe", hostname: "h", platform: "p", tags: nil, version: "v", key: "probe-key-0123456789"),
             as: WorkerProtocol.Registered.self)
-        let reference = WorkerProtocol.ClientReference(clientID: registered.clientID)
+        let reference = WorkerProtocol.ClientReference(sender: .init(clientID: registered.clientID, key: "probe-key-0123456789"))
         func selfCPU() -> Double { ProcessUsage(pid: getpid())?.cpuSeconds ?? 0 }
         let urlSessionStart = (selfCPU(), monotonicSeconds())
         for _ in 0..<requests {

@@ -19,7 +19,7 @@ enum FarmScenarios {
                         for index in stride(from: lane, to: count, by: lanes) {
                             let registration = WorkerProtocol.Registration(
                                 name: "node-\(index)", hostname: "node-\(index)", platform: "linux-x86_64", tags: tags(index),
-                                version: BrenderVersion.current)
+                                version: BrenderVersion.current, key: WorkerProtocol.WorkerKey.generate())
                             _ = try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
                         }
                     }
@@ -170,7 +170,7 @@ enum FarmScenarios {
         while task == nil {
             task = try await HTTP1Connection.with(port: farm.port) { connection in
                 try await connection.post(
-                    "/worker/task", WorkerProtocol.TaskRequest(clientID: worker, wait: 0), as: WorkerProtocol.TaskReply.self
+                    "/worker/task", WorkerProtocol.TaskRequest(sender: worker, wait: 0), as: WorkerProtocol.TaskReply.self
                 ).task
             }
         }
@@ -197,7 +197,10 @@ enum FarmScenarios {
         var ids: [Int64] = []
         for index in 0..<clients {
             let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []
-            ids.append(try await farm.register(.init(name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench")).clientID)
+            ids.append(
+                try await farm.register(
+                    .init(name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: "bench-client-key-\(index)")
+                ).clientID)
         }
         var random = SystemRandomNumberGenerator()
         var untaggedJobs: [Int64] = []

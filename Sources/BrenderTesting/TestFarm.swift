@@ -63,11 +63,17 @@ public final class TestFarm: @unchecked Sendable {
         try startServer(serverArguments, port: port)
     }
 
-    /// Starts a `brender worker` against this farm.
+    /// The state directory a worker of this farm named `name` uses (unless told otherwise).
+    public func stateDirectory(of name: String) -> URL {
+        directory.appendingPathComponent("worker-state").appendingPathComponent(name)
+    }
+
+    /// Starts a `brender worker` against this farm, with a state directory of the farm's own.
     @discardableResult
     public func startWorker(name: String, _ extraArguments: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
+        let state = extraArguments.contains("--state-dir") ? [] : ["--state-dir", stateDirectory(of: name).path]
         let worker = try ChildProcess(
-            binary, ["worker", "--server", serverURL, "--name", name] + extraArguments, environment: environment,
+            binary, ["worker", "--server", serverURL, "--name", name] + state + extraArguments, environment: environment,
             logDirectory: directory, name: nextLogName("worker-\(name)"))
         workers.append(worker)
         return worker

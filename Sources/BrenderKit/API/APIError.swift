@@ -17,6 +17,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case payloadTooLarge = "payload_too_large"
         case methodNotAllowed = "method_not_allowed"
         case unavailable = "unavailable"
+        case insufficientStorage = "insufficient_storage"
         case internalError = "internal_error"
 
         /// The HTTP status this code is answered with.
@@ -28,6 +29,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
             case .conflict: 409
             case .payloadTooLarge: 413
             case .unavailable: 503
+            case .insufficientStorage: 507
             case .internalError: 500
             }
         }

@@ -23,13 +23,15 @@ public enum FieldType: Sendable, Equatable {
         case .name: "a name of letters, digits, '.', '_' or '-' (at most \(FieldType.maxNameLength) characters)"
         case .text(let maxLength): "a string of at most \(maxLength) characters"
         case .choice(let words): "one of: \(words.joined(separator: ", "))"
-        case .tags: "a list of tags (names of letters, digits, '.', '_' or '-')"
+        case .tags: "a list of at most \(FieldType.maxTags) tags (names of letters, digits, '.', '_' or '-')"
         case .timestamp: "a timestamp"
         case .boolean: "true or false"
         }
     }
 
     static let maxNameLength = 64
+    /// The most tags a client or job may carry.
+    public static let maxTags = 64
 
     static func isValidName(_ text: String) -> Bool {
         let scalars = text.unicodeScalars
@@ -167,6 +169,9 @@ public struct ItemSchema: Sendable {
     public func value(_ raw: JSONValue, for spec: FieldSpec, path: String) throws(APIError) -> JSONValue {
         if spec.type == .tags {
             let list = raw.arrayValue ?? [raw]
+            guard list.count <= FieldType.maxTags else {
+                throw APIError(.invalidValue, "\(list.count) tags is too many for \(item); the most is \(FieldType.maxTags)", field: path)
+            }
             var tags: [String] = []
             for element in list {
                 guard case .string(let tag) = try scalar(element, for: spec, path: path, tagsAsSingle: true) else { continue }

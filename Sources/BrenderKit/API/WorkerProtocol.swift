@@ -1,9 +1,59 @@
+import Foundation
+
 /// The messages between `brender worker` and the server (`POST /worker/...`).
 ///
 /// Separate from the admin API because a worker speaks for itself, not about items. Each message
 /// converts to and from JSON by hand (``JSONConvertible``): the same code on both ends.
 public enum WorkerProtocol {
-    /// `POST /worker/register`: a worker announces itself. A known name re-attaches to its record.
+    /// The largest values the worker protocol accepts; beyond them a message is refused with the
+    /// field named, never truncated.
+    public enum Limits {
+        public static let hostnameBytes = 255
+        public static let platformBytes = 64
+        public static let versionBytes = 64
+        public static let tags = FieldType.maxTags
+        public static let tagBytes = FieldType.maxNameLength
+        public static let errorBytes = 4096
+        public static let framesPerUpdate = 100_000
+        public static let logOffset: ClosedRange<Int64> = 0...(1 << 40)
+        public static let lease: ClosedRange<Int64> = 1...Int64(Int32.max)
+        public static let id: ClosedRange<Int64> = 1...Int64.max
+        public static let pid: ClosedRange<Int64> = 0...Int64(Int32.max)
+        public static let wait: ClosedRange<Double> = 0...3600
+        public static let frame: ClosedRange<Int64> = 0...Int64(FrameSpec.maxFrame)
+    }
+
+    /// A worker's key: a random secret it keeps in its state directory and sends with every
+    /// request. It tells a restart of the same worker (same key: it re-attaches) from a second
+    /// process that uses the same name (another key: refused while the first is online).
+    public enum WorkerKey {
+        public static let lengths = 16...128
+
+        public static func isValid(_ key: String) -> Bool {
+            lengths.contains(key.utf8.count)
+                && key.utf8.allSatisfy {
+                    ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F
+                }
+        }
+
+        /// A new random key: 32 hexadecimal digits.
+        public static func generate() -> String {
+            var generator = SystemRandomNumberGenerator()
+            return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &generator)) }.joined()
+        }
+
+        static func read(_ fields: JSONFields) throws(APIError) -> String {
+            let key = try fields.string("key")
+            guard isValid(key) else {
+                throw APIError(
+                    .invalidValue, "'key' must be \(lengths.lowerBound) to \(lengths.upperBound) letters, digits, '-' or '_'", field: "key")
+            }
+            return key
+        }
+    }
+
+    /// `POST /worker/register`: a worker announces itself. Its key finds its record; a known name
+    /// with another key is taken over only when that record is offline.
     public struct Registration: JSONConvertible, Equatable {
         public var name: String
         public var hostname: String
@@ -11,25 +61,42 @@ public enum WorkerProtocol {
         /// The worker's tags; nil keeps the tags the record has.
         public var tags: [String]?
         public var version: String
+        public var key: String
+        /// The worker's process id, shown to whoever is refused its name.
+        public var pid: Int32
+        /// False when the name is the host's default: then a name in use gets a suffix instead of a refusal.
+        public var nameGiven: Bool
 
-        public init(name: String, hostname: String, platform: String, tags: [String]?, version: String) {
+        public init(
+            name: String, hostname: String, platform: String, tags: [String]?, version: String, key: String, pid: Int32 = 0,
+            nameGiven: Bool = true
+        ) {
             self.name = name
             self.hostname = hostname
             self.platform = platform
             self.tags = tags
             self.version = version
+            self.key = key
+            self.pid = pid
+            self.nameGiven = nameGiven
         }
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a registration")
             self.init(
-                name: try fields.string("name"), hostname: try fields.string("hostname"), platform: try fields.string("platform"),
-                tags: try fields.optionalStrings("tags"), version: try fields.string("version"))
+                name: try fields.string("name", maxBytes: FieldType.maxNameLength),
+                hostname: try fields.string("hostname", maxBytes: Limits.hostnameBytes),
+                platform: try fields.string("platform", maxBytes: Limits.platformBytes),
+                tags: try fields.optionalStrings("tags", maxCount: Limits.tags, maxBytes: Limits.tagBytes),
+                version: try fields.string("version", maxBytes: Limits.versionBytes), key: try WorkerKey.read(fields),
+                pid: Int32(try fields.optionalInt("pid", in: Limits.pid) ?? 0),
+                nameGiven: try fields.object["name_given"].map { _ throws(APIError) in try fields.bool("name_given") } ?? true)
         }
 
         public var json: JSONValue {
             var object: [String: JSONValue] = [
                 "name": .string(name), "hostname": .string(hostname), "platform": .string(platform), "version": .string(version),
+                "key": .string(key), "pid": .int(Int64(pid)), "name_given": .bool(nameGiven),
             ]
             if let tags { object["tags"] = .array(tags.map(JSONValue.string)) }
             return .object(object)
@@ -39,6 +106,7 @@ public enum WorkerProtocol {
     /// The server's answer to a registration.
     public struct Registered: JSONConvertible, Equatable {
         public var clientID: Int64
+        /// The name the client has: the one asked for, or another when that was taken.
         public var name: String
         /// Seconds between heartbeats the server expects.
         public var heartbeatInterval: Double
@@ -60,17 +128,34 @@ public enum WorkerProtocol {
         }
     }
 
-    /// `POST /worker/heartbeat` and `POST /worker/signoff`.
-    public struct ClientReference: JSONConvertible, Equatable {
+    /// Who sends a worker request: the client id the server gave and the worker's key.
+    public struct Sender: Sendable, Equatable {
         public var clientID: Int64
+        public var key: String
 
-        public init(clientID: Int64) { self.clientID = clientID }
-
-        public init(json: JSONValue) throws(APIError) {
-            self.init(clientID: try JSONFields(json, what: "the request").int("client_id"))
+        public init(clientID: Int64, key: String) {
+            self.clientID = clientID
+            self.key = key
         }
 
-        public var json: JSONValue { ["client_id": .int(clientID)] }
+        init(_ fields: JSONFields) throws(APIError) {
+            self.init(clientID: try fields.int("client_id", in: Limits.id), key: try WorkerKey.read(fields))
+        }
+
+        var members: [String: JSONValue] { ["client_id": .int(clientID), "key": .string(key)] }
+    }
+
+    /// `POST /worker/heartbeat` and `POST /worker/signoff`.
+    public struct ClientReference: JSONConvertible, Equatable {
+        public var sender: Sender
+
+        public init(sender: Sender) { self.sender = sender }
+
+        public init(json: JSONValue) throws(APIError) {
+            self.init(sender: try Sender(JSONFields(json, what: "the request")))
+        }
+
+        public var json: JSONValue { .object(sender.members) }
     }
 
     /// The server's answer to a heartbeat.
@@ -97,20 +182,24 @@ public enum WorkerProtocol {
     /// Asking also tells the server the worker runs nothing, so a task it still counts as running
     /// there was lost and goes back to the queue.
     public struct TaskRequest: JSONConvertible, Equatable {
-        public var clientID: Int64
+        public var sender: Sender
         public var wait: Double
 
-        public init(clientID: Int64, wait: Double) {
-            self.clientID = clientID
+        public init(sender: Sender, wait: Double) {
+            self.sender = sender
             self.wait = wait
         }
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a task request")
-            self.init(clientID: try fields.int("client_id"), wait: try fields.optionalDouble("wait") ?? 0)
+            self.init(sender: try Sender(fields), wait: try fields.optionalDouble("wait", in: Limits.wait) ?? 0)
         }
 
-        public var json: JSONValue { ["client_id": .int(clientID), "wait": .double(wait)] }
+        public var json: JSONValue {
+            var object = sender.members
+            object["wait"] = .double(wait)
+            return .object(object)
+        }
     }
 
     /// A task handed to a worker: everything it needs to run it.
@@ -150,7 +239,7 @@ public enum WorkerProtocol {
             let fields = try JSONFields(json, what: "a task")
             taskID = try fields.int("task_id")
             jobID = try fields.int("job_id")
-            lease = Int32(truncatingIfNeeded: try fields.int("lease"))
+            lease = Int32(try fields.int("lease", in: Limits.lease))
             jobName = try fields.string("job_name")
             let type = try fields.string("type")
             guard let kind = Job.Kind(rawValue: type) else {
@@ -208,9 +297,10 @@ public enum WorkerProtocol {
 
     /// `POST /worker/task/update`: progress, log and outcome of a task. Idempotent: frames are the
     /// full list verified in this attempt, and the log chunk carries the offset it starts at, so a
-    /// worker may resend after a lost answer.
+    /// worker may resend after a lost answer. The server decides offsets from what it has stored:
+    /// an overlap is trimmed, a gap is refused, and its answer says how much it holds.
     public struct TaskUpdate: JSONConvertible, Equatable {
-        public var clientID: Int64
+        public var sender: Sender
         public var taskID: Int64
         public var jobID: Int64
         public var lease: Int32
@@ -219,17 +309,17 @@ public enum WorkerProtocol {
         public var framesDone: [Int]
         /// New log text.
         public var log: String
-        /// Bytes of log this attempt sent before `log`.
+        /// Bytes of this attempt's log that come before `log`.
         public var logOffset: Int
         public var error: String?
         /// With a final state: wait up to this many seconds for the next task and return it.
         public var nextWait: Double?
 
         public init(
-            clientID: Int64, taskID: Int64, jobID: Int64, lease: Int32, state: TaskState, framesDone: [Int], log: String, logOffset: Int,
+            sender: Sender, taskID: Int64, jobID: Int64, lease: Int32, state: TaskState, framesDone: [Int], log: String, logOffset: Int,
             error: String? = nil, nextWait: Double? = nil
         ) {
-            self.clientID = clientID
+            self.sender = sender
             self.taskID = taskID
             self.jobID = jobID
             self.lease = lease
@@ -241,28 +331,33 @@ public enum WorkerProtocol {
             self.nextWait = nextWait
         }
 
+        public var clientID: Int64 { sender.clientID }
+
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a task update")
             let stateText = try fields.string("state")
             guard let state = TaskState(rawValue: stateText) else {
                 throw APIError(.invalidValue, "'state' must be running, completed, failed or released, not '\(stateText)'", field: "state")
             }
-            let logOffset = try fields.optionalInt("log_offset") ?? 0
-            guard logOffset >= 0 else { throw APIError(.invalidValue, "'log_offset' must not be negative", field: "log_offset") }
             self.init(
-                clientID: try fields.int("client_id"), taskID: try fields.int("task_id"), jobID: try fields.int("job_id"),
-                lease: Int32(truncatingIfNeeded: try fields.int("lease")), state: state,
-                framesDone: fields.object["frames_done"] == nil ? [] : try fields.ints("frames_done"),
-                log: try fields.optionalString("log") ?? "", logOffset: Int(logOffset), error: try fields.optionalString("error"),
-                nextWait: try fields.optionalDouble("next_wait"))
+                sender: try Sender(fields), taskID: try fields.int("task_id", in: Limits.id), jobID: try fields.int("job_id", in: Limits.id),
+                lease: Int32(try fields.int("lease", in: Limits.lease)), state: state,
+                framesDone: fields.object["frames_done"] == nil
+                    ? [] : try fields.ints("frames_done", in: Limits.frame, maxCount: Limits.framesPerUpdate),
+                log: try fields.optionalString("log") ?? "", logOffset: Int(try fields.optionalInt("log_offset", in: Limits.logOffset) ?? 0),
+                error: try fields.optionalString("error", maxBytes: Limits.errorBytes),
+                nextWait: try fields.optionalDouble("next_wait", in: Limits.wait))
         }
 
         public var json: JSONValue {
-            var object: [String: JSONValue] = [
-                "client_id": .int(clientID), "task_id": .int(taskID), "job_id": .int(jobID), "lease": .int(Int64(lease)),
-                "state": .string(state.rawValue), "frames_done": .array(framesDone.map { .int(Int64($0)) }), "log": .string(log),
-                "log_offset": .int(Int64(logOffset)),
-            ]
+            var object = sender.members
+            object["task_id"] = .int(taskID)
+            object["job_id"] = .int(jobID)
+            object["lease"] = .int(Int64(lease))
+            object["state"] = .string(state.rawValue)
+            object["frames_done"] = .array(framesDone.map { .int(Int64($0)) })
+            object["log"] = .string(log)
+            object["log_offset"] = .int(Int64(logOffset))
             if let error { object["error"] = .string(error) }
             if let nextWait { object["next_wait"] = .double(nextWait) }
             return .object(object)
@@ -271,24 +366,40 @@ public enum WorkerProtocol {
 
     /// The answer to a task update.
     public struct TaskUpdateReply: JSONConvertible, Equatable {
-        /// False when the task is no longer this worker's (canceled, or given to another).
+        /// False when the task is no longer this worker's (canceled, or given to another); the
+        /// update then changed nothing.
         public var accepted: Bool
         /// Stop the task now.
         public var stop: Bool
+        /// Why the task is no longer this worker's, for its log.
+        public var reason: String?
+        /// Bytes of this attempt's log the server has stored. Below what the worker sent: the
+        /// rest did not fit (a gap before it), so it sends again from here; a final state counts
+        /// only once the whole log is stored.
+        public var logOffset: Int?
         /// The next task, when the update asked for one.
         public var next: Assignment?
 
-        public init(accepted: Bool, stop: Bool, next: Assignment? = nil) {
+        public init(accepted: Bool, stop: Bool, reason: String? = nil, logOffset: Int? = nil, next: Assignment? = nil) {
             self.accepted = accepted
             self.stop = stop
+            self.reason = reason
+            self.logOffset = logOffset
             self.next = next
         }
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a task update answer")
-            self.init(accepted: try fields.bool("accepted"), stop: try fields.bool("stop"), next: try fields.optional("next", as: Assignment.self))
+            self.init(
+                accepted: try fields.bool("accepted"), stop: try fields.bool("stop"), reason: try fields.optionalString("reason"),
+                logOffset: try fields.optionalInt("log_offset").map { Int($0) }, next: try fields.optional("next", as: Assignment.self))
         }
 
-        public var json: JSONValue { ["accepted": .bool(accepted), "stop": .bool(stop), "next": next?.json ?? .null] }
+        public var json: JSONValue {
+            var object: [String: JSONValue] = ["accepted": .bool(accepted), "stop": .bool(stop), "next": next?.json ?? .null]
+            if let reason { object["reason"] = .string(reason) }
+            if let logOffset { object["log_offset"] = .int(Int64(logOffset)) }
+            return .object(object)
+        }
     }
 }

@@ -23,11 +23,19 @@ public struct Client: Sendable {
     public var lastSeen: Double
     /// The task the client runs, as (job, task); derived from the tasks, not stored with the client.
     public var currentTask: (jobID: Int64, taskID: Int64)?
+    /// The key of the worker process that holds this record: every worker request must carry it.
+    /// Never shown through the API.
+    public var key: String = ""
+    /// The process id of that worker, for messages to whoever is refused its name.
+    public var pid: Int32 = 0
 
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
-        connection: Connection = .online, activity: Activity = .idle, version: String, registeredAt: Double, lastSeen: Double
+        connection: Connection = .online, activity: Activity = .idle, version: String, registeredAt: Double, lastSeen: Double,
+        key: String = "", pid: Int32 = 0
     ) {
+        self.key = key
+        self.pid = pid
         self.id = id
         self.name = name
         self.hostname = hostname
@@ -94,5 +102,6 @@ extension Client: Equatable {
         lhs.id == rhs.id && lhs.name == rhs.name && lhs.hostname == rhs.hostname && lhs.platform == rhs.platform
             && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.activity == rhs.activity
             && lhs.version == rhs.version && lhs.registeredAt == rhs.registeredAt && lhs.lastSeen == rhs.lastSeen
+            && lhs.key == rhs.key && lhs.pid == rhs.pid
     }
 }

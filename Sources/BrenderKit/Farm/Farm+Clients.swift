@@ -79,9 +79,11 @@ extension Farm {
             for client in matches { try store.deleteClient(id: client.id) }
         }
         for client in matches {
-            try? releaseLostTask(of: client.id)
+            try? releaseLostTask(of: client.id, reason: "its client \(client.name) was deleted")
             clients[client.id] = nil
             clientIDsByName[client.name] = nil
+            clientIDsByKey[client.key] = nil
+            waiters.remove(client.id)?.continuation.resume(returning: nil)
             logger.info("client deleted", metadata: ["client": "\(client.id)", "name": "\(client.name)"])
         }
         return APIResponse(items: matches.map(\.json))

@@ -9,9 +9,10 @@ extension Farm {
     ///
     /// Asking means the worker runs nothing; a task the server still counts as running on it was
     /// lost on the way (an answer that never arrived) and goes back to the queue.
-    public func requestTask(clientID: Int64, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
-        try touch(clientID)
-        try releaseLostTask(of: clientID)
+    public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
+        try authenticate(sender)
+        let clientID = sender.clientID
+        try releaseLostTask(of: clientID, reason: "its worker asked for new work without reporting it (an answer was lost)")
         if let assignment = try assignTask(to: clientID) { return assignment }
         let wait = min(Farm.maxWait, max(0, wait))
         guard wait > 0, !isShuttingDown else { return nil }
@@ -157,58 +158,123 @@ extension Farm {
     }
 
     /// Progress, log and outcome of a task from the worker running it.
+    ///
+    /// An update about a task that is no longer the worker's is refused and changes nothing. A
+    /// task that was only put back in the queue (its worker went silent) and given to no one
+    /// since is still the worker's: the lease decides, and the work goes on.
     public func updateTask(_ update: WorkerProtocol.TaskUpdate) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
-        try touch(update.clientID)
+        try authenticate(update.sender)
         guard let runtime = jobs[update.jobID], let index = runtime.index(of: update.taskID) else {
-            return try await refuseStale(update)
+            return refuse(update, reason: "task \(update.taskID) of job \(update.jobID) no longer exists (its job was deleted)")
+        }
+        if isReclaimable(runtime, index: index, by: update) {
+            try reclaim(runtime, index: index)
         }
         let task = runtime.tasks[index]
         guard task.status == .active, task.clientID == update.clientID, task.lease == update.lease else {
-            return try await refuseStale(update)
+            return refuse(update, reason: staleReason(task, update))
         }
-        appendLog(update, runtime: runtime, task: task)
+        let log = try storeLog(update, job: runtime.job, task: task)
         let chunk = task.chunk
         let verified = Int32(min(chunk.count, Set(update.framesDone).filter { chunk.contains($0) }.count))
-        switch update.state {
-        case .running:
+        // A final state counts only once the attempt's whole log is stored.
+        guard update.state != .running, log.whole else {
             if verified != task.framesDone {
                 var progressed = task
                 progressed.framesDone = verified
                 try writeThrough { try store.updateTask(progressed) }
                 runtime.replace(at: index, with: progressed)
             }
-            return .init(accepted: true, stop: false)
+            return .init(accepted: true, stop: false, logOffset: log.stored)
+        }
+        switch update.state {
+        case .running:
+            preconditionFailure("handled above")
         case .completed:
             guard verified == task.chunk.count else {
                 try finishAttempt(
                     runtime, index: index, outcome: .failed,
                     error: "the worker reported completion with \(verified) of \(task.chunk.count) frames verified")
-                return try await withNext(update, accepted: true)
+                return try await withNext(update, logOffset: log.stored)
             }
             try finishAttempt(runtime, index: index, outcome: .completed, framesDone: verified)
         case .failed:
             try finishAttempt(runtime, index: index, outcome: .failed, error: update.error ?? "the task failed", framesDone: verified)
         case .released:
-            try finishAttempt(runtime, index: index, outcome: .released)
+            try finishAttempt(
+                runtime, index: index, outcome: .released,
+                error: "attempt \(task.lease) was handed back by its worker (\(update.error ?? "no reason given"))")
         }
-        return try await withNext(update, accepted: true)
+        return try await withNext(update, logOffset: log.stored)
     }
 
-    /// The answer to an update about a task that is no longer this worker's: stop it. A final
-    /// update still gets the next task, since the worker is idle now.
-    private func refuseStale(_ update: WorkerProtocol.TaskUpdate) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
-        if update.state != .running, let current = clients[update.clientID]?.currentTask, current.taskID == update.taskID {
-            freeClient(update.clientID, taskID: update.taskID)
-        }
-        return try await withNext(update, accepted: false)
+    /// Whether `update` may take back its task: put back in the queue under the same lease, so
+    /// given to no one since, last run by this client, which runs nothing else now.
+    private func isReclaimable(_ runtime: JobRuntime, index: Int, by update: WorkerProtocol.TaskUpdate) -> Bool {
+        let task = runtime.tasks[index]
+        return task.status == .queued && task.lease == update.lease && task.clientID == update.clientID
+            && clients[update.clientID]?.currentTask == nil && !runtime.job.status.isFinished
+            && update.state != .released
     }
 
-    private func withNext(_ update: WorkerProtocol.TaskUpdate, accepted: Bool) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
-        guard update.state != .running, let wait = update.nextWait else {
-            return .init(accepted: accepted, stop: !accepted)
+    /// Makes a requeued task active again on the client that ran it, under the same lease.
+    private func reclaim(_ runtime: JobRuntime, index: Int) throws(APIError) {
+        var task = runtime.tasks[index]
+        task.status = .active
+        let reclaimed = task
+        var job = runtime.job
+        if job.status == .queued { job.status = .active }
+        let changedJob = job != runtime.job ? job : nil
+        try writeThrough {
+            try store.updateTask(reclaimed)
+            if let changedJob { try store.updateJob(changedJob) }
         }
-        let next = try await requestTask(clientID: update.clientID, wait: wait)
-        return .init(accepted: accepted, stop: !accepted, next: next)
+        let oldKey = runtime.dispatchKey
+        runtime.replace(at: index, with: reclaimed)
+        runtime.job = job
+        dispatchOrder.remove(oldKey)
+        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+        clients[task.clientID]!.currentTask = (job.id, task.id)
+        clients[task.clientID]!.activity = .busy
+        logger.info(
+            "task taken back by its worker",
+            metadata: ["job": "\(job.id)", "task": "\(task.id)", "client": "\(task.clientID)", "lease": "\(task.lease)"])
+    }
+
+    /// The answer to an update about a task that is no longer this worker's: stop it. Nothing
+    /// changes; the worker asks for new work as usual.
+    private func refuse(_ update: WorkerProtocol.TaskUpdate, reason: String) -> WorkerProtocol.TaskUpdateReply {
+        if update.state != .running {
+            logger.notice(
+                "late result refused",
+                metadata: [
+                    "task": "\(update.taskID)", "client": "\(update.clientID)", "lease": "\(update.lease)", "state": "\(update.state.rawValue)",
+                    "reason": "\(reason)",
+                ])
+        }
+        return .init(accepted: false, stop: true, reason: reason)
+    }
+
+    /// Why a task is no longer the sender's, in words the worker's log can show.
+    private func staleReason(_ task: RenderTask, _ update: WorkerProtocol.TaskUpdate) -> String {
+        let holder = clients[task.clientID].map { "client \($0.id) (\($0.name))" } ?? "client \(task.clientID)"
+        if task.lease != update.lease {
+            let why = task.lease > update.lease ? (task.error.map { " after \($0)" } ?? "") : ""
+            return "task \(task.id) was given to \(holder) as attempt \(task.lease)\(why)"
+        }
+        switch task.status {
+        case .canceled: return "task \(task.id) was canceled"
+        case .completed: return "task \(task.id) is already completed"
+        case .failed: return "task \(task.id) failed for good: \(task.error ?? "")"
+        case .queued: return "task \(task.id) was put back in the queue: \(task.error ?? "requeued")"
+        case .active: return "task \(task.id) runs on \(holder)"
+        }
+    }
+
+    private func withNext(_ update: WorkerProtocol.TaskUpdate, logOffset: Int) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
+        guard let wait = update.nextWait else { return .init(accepted: true, stop: false, logOffset: logOffset) }
+        let next = try await requestTask(update.sender, wait: wait)
+        return .init(accepted: true, stop: false, logOffset: logOffset, next: next)
     }
 
     enum AttemptOutcome { case completed, failed, released }
@@ -244,6 +310,7 @@ extension Farm {
         case .released:
             task.status = .queued
             task.framesDone = 0
+            task.error = error
         }
         let completedAfter = runtime.count(.completed) + (task.status == .completed ? 1 : 0)
         if completedAfter == runtime.tasks.count && job.status != .canceled {
@@ -270,7 +337,7 @@ extension Farm {
             logger.warning(
                 "task failed", metadata: ["job": "\(job.id)", "task": "\(task.id)", "attempt": "\(task.failures)", "error": "\(error ?? "")"])
         case .released:
-            logger.info("task requeued", metadata: ["job": "\(job.id)", "task": "\(task.id)"])
+            logger.info("task requeued", metadata: ["job": "\(job.id)", "task": "\(task.id)", "reason": "\(error ?? "")"])
         }
         if jobChanged && job.status.isFinished {
             logger.info("job \(job.status.rawValue)", metadata: ["job": "\(job.id)", "name": "\(job.name)"])
@@ -280,12 +347,12 @@ extension Farm {
 
     /// A task a client held was lost (the worker asked for new work, restarted, or went silent):
     /// back to the queue without counting a failure.
-    func releaseLostTask(of clientID: Int64) throws(APIError) {
+    func releaseLostTask(of clientID: Int64, reason: String) throws(APIError) {
         guard let current = clients[clientID]?.currentTask else { return }
         if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
             runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
         {
-            try finishAttempt(runtime, index: index, outcome: .released)
+            try finishAttempt(runtime, index: index, outcome: .released, error: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)")
         } else {
             freeClient(clientID, taskID: current.taskID)
         }
@@ -297,38 +364,5 @@ extension Farm {
         guard clients[clientID]?.currentTask?.taskID == taskID else { return }
         clients[clientID]!.currentTask = nil
         clients[clientID]!.activity = .idle
-    }
-
-    /// Records that a worker was heard from (in memory; heartbeats persist it).
-    func touch(_ clientID: Int64) throws(APIError) {
-        guard clients[clientID] != nil else {
-            throw APIError(.notFound, "client \(clientID) is not registered; register again", field: "client_id")
-        }
-        clients[clientID]!.lastSeen = now()
-    }
-
-    private func appendLog(_ update: WorkerProtocol.TaskUpdate, runtime: JobRuntime, task: RenderTask) {
-        guard !update.log.isEmpty else { return }
-        // After a server restart the count is unknown: take the worker's offset as the truth.
-        var received = logReceived[task.id].flatMap { $0.lease == task.lease ? $0 : nil } ?? (lease: task.lease, bytes: update.logOffset)
-        var text = update.log
-        let end = update.logOffset + update.log.utf8.count
-        if end <= received.bytes { return }  // a resent chunk we already have
-        if update.logOffset < received.bytes {
-            text = String(decoding: Array(update.log.utf8).dropFirst(received.bytes - update.logOffset), as: UTF8.self)
-        }
-        if update.logOffset == 0 && received.bytes == 0 {
-            let name = clients[update.clientID]?.name ?? "?"
-            text =
-                "--- attempt \(task.lease) of task \(task.id) (frames \(task.chunk.description)) on client \(update.clientID) (\(name)), \(Timestamp.format(now())) ---\n"
-                + text
-        }
-        do {
-            try logs.append(text, jobID: runtime.job.id, taskID: task.id)
-            received.bytes = end
-            logReceived[task.id] = received
-        } catch {
-            logger.error("cannot write task log", metadata: ["task": "\(task.id)", "error": "\(error)"])
-        }
     }
 }

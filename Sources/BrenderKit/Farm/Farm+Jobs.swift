@@ -49,6 +49,7 @@ extension Farm {
 
     /// Creates a job and all its tasks in one transaction.
     func createJob(_ submission: JobSubmission) throws(APIError) -> JobRuntime {
+        try requireStorage(for: "a new job")
         let chunks = chunk(submission.frames.frames, size: submission.chunkSize)
         let time = now()
         let baseName =
@@ -191,7 +192,10 @@ extension Farm {
             dispatchOrder.remove(runtime.dispatchKey)
             jobs[runtime.job.id] = nil
             jobIDs.removeAll { $0 == runtime.job.id }
-            logs.removeJob(runtime.job.id)
+            for task in runtime.tasks { logAttempts[task.id] = nil }
+            if !logs.removeJob(runtime.job.id) {
+                logger.warning("could not remove all logs of a deleted job", metadata: ["job": "\(runtime.job.id)"])
+            }
             logger.info("job deleted", metadata: ["job": "\(runtime.job.id)"])
         }
         return APIResponse(items: matches.map(\.json))
@@ -281,6 +285,7 @@ extension Farm {
     /// Reads a task's log from `offset`. - Returns: the bytes, the task's status, or nil for an unknown task.
     public func taskLog(taskID: Int64, offset: Int) -> (data: Data, status: TaskStatus)? {
         guard let (runtime, index) = locate(taskID: taskID) else { return nil }
-        return (logs.read(jobID: runtime.job.id, taskID: taskID, offset: offset), runtime.tasks[index].status)
+        let task = runtime.tasks[index]
+        return (logs.read(jobID: runtime.job.id, taskID: taskID, lease: task.lease, offset: offset), task.status)
     }
 }

@@ -2,7 +2,12 @@ import Foundation
 import Logging
 
 extension Farm {
-    /// Registers a worker: a known name re-attaches to its record, a new one creates a record.
+    /// Registers a worker.
+    ///
+    /// Its key finds its record: a restart of the same worker re-attaches. A name that another
+    /// worker holds is refused while that worker is online, with who holds it; a worker whose
+    /// name was not given gets the first free `NAME-2`, `NAME-3`, ... instead. An offline
+    /// record's name is taken over, and its old worker is refused from then on.
     public func register(_ registration: WorkerProtocol.Registration) throws(APIError) -> WorkerProtocol.Registered {
         let schema = Client.schema
         guard FieldType.isValidName(registration.name) else {
@@ -11,85 +16,157 @@ extension Farm {
         let tags = try registration.tags.map { tags throws(APIError) in
             try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
         }
-        let time = now()
-        if let id = clientIDsByName[registration.name], clients[id] != nil {
-            // A worker that registers runs nothing: whatever it ran before it restarted goes back.
-            try releaseLostTask(of: id)
-            var client = clients[id]!
-            client.hostname = registration.hostname
-            client.platform = registration.platform
-            client.version = registration.version
-            if let tags { client.tags = tags }
-            client.connection = .online
-            client.activity = .idle
-            client.lastSeen = time
-            let updated = client
-            try writeThrough { try store.updateClient(updated) }
-            clients[id] = updated
-            logger.info("client online", metadata: ["client": "\(id)", "name": "\(updated.name)", "reattached": "true"])
-            return .init(clientID: id, name: updated.name, heartbeatInterval: options.heartbeatInterval)
+        if let id = clientIDsByKey[registration.key], clients[id] != nil {
+            return try reattach(id, registration, tags: tags, takeover: false)
         }
+        var name = registration.name
+        if let id = clientIDsByName[name], let holder = clients[id] {
+            if holder.connection == .offline || holder.key.isEmpty {
+                return try reattach(id, registration, tags: tags, takeover: true)
+            }
+            guard !registration.nameGiven, let free = freeName(like: name) else {
+                throw APIError(
+                    .conflict,
+                    "the name '\(name)' belongs to another worker that is online: client \(id) on host \(holder.hostname) (pid \(holder.pid)), last heard \(Timestamp.format(holder.lastSeen)); give this worker another --name, or stop the other one",
+                    field: "name")
+            }
+            name = free
+        }
+        let time = now()
         var client = Client(
-            id: 0, name: registration.name, hostname: registration.hostname, platform: registration.platform,
-            tags: tags ?? [], version: registration.version, registeredAt: time, lastSeen: time)
+            id: 0, name: name, hostname: registration.hostname, platform: registration.platform, tags: tags ?? [],
+            version: registration.version, registeredAt: time, lastSeen: time, key: registration.key, pid: registration.pid)
         let fresh = client
         client.id = try writeThrough { try store.insertClient(fresh) }
         clients[client.id] = client
         clientIDsByName[client.name] = client.id
-        logger.info("client registered", metadata: ["client": "\(client.id)", "name": "\(client.name)"])
+        clientIDsByKey[client.key] = client.id
+        logger.info(
+            "client registered",
+            metadata: ["client": "\(client.id)", "name": "\(client.name)", "host": "\(client.hostname)", "pid": "\(client.pid)"])
         return .init(clientID: client.id, name: client.name, heartbeatInterval: options.heartbeatInterval)
     }
 
-    /// Records a heartbeat; brings an offline client back online.
-    public func heartbeat(clientID: Int64) throws(APIError) -> WorkerProtocol.HeartbeatReply {
-        guard var client = clients[clientID] else {
-            throw APIError(.notFound, "client \(clientID) is not registered; register again", field: "client_id")
+    /// A worker takes up a known record: its own (restarted), or an offline one of its name.
+    private func reattach(
+        _ id: Int64, _ registration: WorkerProtocol.Registration, tags: [String]?, takeover: Bool
+    ) throws(APIError) -> WorkerProtocol.Registered {
+        // A worker that registers runs nothing: whatever it ran before it restarted goes back.
+        try releaseLostTask(of: id, reason: takeover ? "another worker took over its client's name" : "its worker restarted")
+        var client = clients[id]!
+        let previous = client
+        client.hostname = registration.hostname
+        client.platform = registration.platform
+        client.version = registration.version
+        if let tags { client.tags = tags }
+        client.connection = .online
+        client.activity = .idle
+        client.lastSeen = now()
+        client.key = registration.key
+        client.pid = registration.pid
+        let updated = client
+        try writeThrough { try store.updateClient(updated) }
+        clients[id] = updated
+        clientIDsByKey[previous.key] = nil
+        clientIDsByKey[updated.key] = id
+        waiters.remove(id)?.continuation.resume(returning: nil)
+        if takeover && !previous.key.isEmpty {
+            logger.warning(
+                "client taken over by another worker process",
+                metadata: [
+                    "client": "\(id)", "name": "\(updated.name)", "old_host": "\(previous.hostname)", "old_pid": "\(previous.pid)",
+                    "host": "\(updated.hostname)", "pid": "\(updated.pid)",
+                ])
+        } else {
+            logger.info("client online", metadata: ["client": "\(id)", "name": "\(updated.name)", "reattached": "true"])
+        }
+        return .init(clientID: id, name: updated.name, heartbeatInterval: options.heartbeatInterval)
+    }
+
+    /// The first of `NAME-2` ... `NAME-99` that no client has.
+    private func freeName(like name: String) -> String? {
+        (2...99).lazy.map { "\(name.prefix(FieldType.maxNameLength - 3))-\($0)" }.first { clientIDsByName[$0] == nil }
+    }
+
+    /// Checks that a worker request comes from the process that holds the client record, and
+    /// records that it was heard from. A request is proof of life: an offline client comes back
+    /// online, and work waiting in the queue can go to it at once.
+    @discardableResult
+    func authenticate(_ sender: WorkerProtocol.Sender) throws(APIError) -> Client {
+        guard var client = clients[sender.clientID] else {
+            throw APIError(.notFound, "client \(sender.clientID) is not registered; register again", field: "client_id")
+        }
+        guard client.key == sender.key else {
+            throw APIError(
+                .conflict,
+                "client \(client.id) (\(client.name)) is now held by another worker process, on host \(client.hostname) (pid \(client.pid)); this process must stop, or run with another --name",
+                field: "key")
         }
         client.lastSeen = now()
         if client.connection == .offline {
             client.connection = .online
             let updated = client
             try writeThrough { try store.updateClient(updated) }
-            logger.info("client online", metadata: ["client": "\(clientID)", "name": "\(client.name)"])
+            clients[client.id] = client
+            logger.info("client online", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "heard from again"])
+            dispatchToWaiters()
         } else {
-            let seen = client.lastSeen
-            try writeThrough { try store.touchClient(id: clientID, lastSeen: seen) }
+            clients[client.id] = client
         }
-        clients[clientID] = client
+        return client
+    }
+
+    /// Records a heartbeat (persisting when the client was last seen).
+    public func heartbeat(_ sender: WorkerProtocol.Sender) throws(APIError) -> WorkerProtocol.HeartbeatReply {
+        let client = try authenticate(sender)
+        let seen = client.lastSeen
+        try writeThrough { try store.touchClient(id: client.id, lastSeen: seen) }
         return .init(heartbeatInterval: options.heartbeatInterval)
     }
 
     /// A worker says it is stopping.
-    public func signOff(clientID: Int64) throws(APIError) {
-        guard clients[clientID] != nil else {
-            throw APIError(.notFound, "client \(clientID) is not registered", field: "client_id")
-        }
-        try releaseLostTask(of: clientID)
-        var client = clients[clientID]!
-        client.connection = .offline
-        client.activity = .idle
-        client.lastSeen = now()
-        let updated = client
-        try writeThrough { try store.updateClient(updated) }
-        clients[clientID] = updated
-        logger.info("client offline", metadata: ["client": "\(clientID)", "name": "\(client.name)", "reason": "signed off"])
+    public func signOff(_ sender: WorkerProtocol.Sender) throws(APIError) {
+        let client = try authenticate(sender)
+        try releaseLostTask(of: client.id, reason: "its worker signed off")
+        var updated = clients[client.id]!
+        updated.connection = .offline
+        updated.activity = .idle
+        let offline = updated
+        try writeThrough { try store.updateClient(offline) }
+        clients[client.id] = offline
+        waiters.remove(client.id)?.continuation.resume(returning: nil)
+        logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "signed off"])
+    }
+
+    /// The server itself did not run for `seconds` (stopped, frozen, or starved of CPU): its
+    /// workers could not be heard then, so each gets a full timeout again from now.
+    public func countSilenceFromNow(afterPause seconds: Double) {
+        silenceCountedFrom = now()
+        logger.warning(
+            "the server did not run for \(Int(seconds)) s; worker silence is counted from now", metadata: ["pause_seconds": "\(Int(seconds))"])
     }
 
     /// Marks offline every online client not heard from within the worker timeout, and puts the
-    /// tasks they ran back in the queue.
+    /// tasks they ran back in the queue (a worker that comes back before anyone else takes such a
+    /// task keeps it: the lease decides).
+    ///
+    /// Silence is counted from no earlier than start-up, or the end of a pause of the server
+    /// itself (``countSilenceFromNow(afterPause:)``).
     /// - Returns: the ids it marked offline.
     @discardableResult
     public func sweepTimedOutWorkers() -> [Int64] {
         let time = now()
         let deadline = time - options.workerTimeout
-        let silent = clients.values.filter { $0.connection == .online && max($0.lastSeen, startedAt) < deadline }.map(\.id)
-        for id in silent {
-            try? releaseLostTask(of: id)
-        }
+        let silent = clients.values.filter { $0.connection == .online && max($0.lastSeen, silenceCountedFrom) < deadline }.map(\.id)
         var timedOut: [Client] = []
         for id in silent {
-            guard let client = clients[id] else { continue }
-            var updated = client
+            let reason = "its worker \(clients[id]?.name ?? "?") went offline (not heard from for \(Int(options.workerTimeout)) s)"
+            do {
+                try releaseLostTask(of: id, reason: reason)
+            } catch {
+                continue  // logged by writeThrough; the next sweep tries again
+            }
+            var updated = clients[id]!
             updated.connection = .offline
             updated.activity = .idle
             timedOut.append(updated)
@@ -104,6 +181,7 @@ extension Farm {
         }
         for client in timedOut {
             clients[client.id] = client
+            waiters.remove(client.id)?.continuation.resume(returning: nil)
             logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "no heartbeat"])
         }
         return timedOut.map(\.id)

@@ -28,6 +28,7 @@ public actor Farm {
 
     var clients: [Int64: Client] = [:]
     var clientIDsByName: [String: Int64] = [:]
+    var clientIDsByKey: [String: Int64] = [:]
 
     var jobs: [Int64: JobRuntime] = [:]
     /// Job ids ascending; their first task ids ascend too, so a task id finds its job by binary search.
@@ -38,10 +39,19 @@ public actor Farm {
     var waiters = WaiterQueue()
     /// Set once shutdown begins: long polls return at once.
     var isShuttingDown = false
-    /// Log bytes received per task in its current lease, to drop resent chunks.
-    var logReceived: [Int64: (lease: Int32, bytes: Int)] = [:]
+    /// Bytes of the current attempt's log stored per task (a cache of the log files' sizes).
+    var logAttempts: [Int64: LogAttempt] = [:]
     /// Where task logs are kept.
     let logs: TaskLogStore
+    /// The folder of the database: what a full disk is reported against.
+    let dataDirectory: URL
+    /// Space held back for deletes and cancels on a full disk.
+    let reserve: StorageReserve
+    /// Set when a write failed for lack of space and the reserve was given up: new jobs and new
+    /// log text are refused until the filesystem has room again.
+    var isLowOnStorage = false
+    /// Silence is counted from no earlier than this (start-up, or the end of a server freeze).
+    var silenceCountedFrom: Double
     /// Where a job's output goes when the submission names none.
     let defaultOutputDirectory: URL
 
@@ -61,12 +71,16 @@ public actor Farm {
         self.logger = logger
         self.now = now
         self.startedAt = now()
+        self.silenceCountedFrom = startedAt
         let dataDirectory = URL(fileURLWithPath: databasePath).deletingLastPathComponent()
+        self.dataDirectory = dataDirectory
+        self.reserve = StorageReserve(directory: dataDirectory)
         self.logs = TaskLogStore(directory: logDirectory ?? dataDirectory.appendingPathComponent("logs"))
         self.defaultOutputDirectory = outputDirectory ?? dataDirectory.deletingLastPathComponent().appendingPathComponent("renders")
         for client in try store.loadClients() {
             clients[client.id] = client
             clientIDsByName[client.name] = client.id
+            if !client.key.isEmpty { clientIDsByKey[client.key] = client.id }
         }
         // Rebuild what is derived from the tasks: counters, dispatch order, who runs what.
         var tasksByJob: [Int64: [RenderTask]] = [:]
@@ -84,6 +98,12 @@ public actor Farm {
         // A client is busy exactly when it runs a task.
         for id in clients.keys where clients[id]!.currentTask != nil {
             clients[id]!.activity = .busy
+        }
+        if !reserve.make() {
+            isLowOnStorage = true
+            logger.warning(
+                "the data directory is low on space; new jobs and log text are refused until there is room",
+                metadata: ["directory": "\(dataDirectory.path)"])
         }
     }
 
@@ -112,9 +132,20 @@ public actor Farm {
     public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema]
 
     /// Runs a store write in a transaction, turning a database failure into an API error.
+    ///
+    /// When the disk is full, the space reserve is given up and the write tried once more, so that
+    /// cancels and deletes still work and can free space; the farm then refuses what would grow
+    /// it until space returns.
     func writeThrough<T>(_ body: () throws -> T) throws(APIError) -> T {
         do {
             return try store.transaction(body)
+        } catch let error as SQLiteError where error.isDiskFull {
+            guard releaseReserve() else { throw diskFull(error) }
+            do {
+                return try store.transaction(body)
+            } catch {
+                throw diskFull(error)
+            }
         } catch {
             logger.error("database write failed", metadata: ["error": "\(error)"])
             throw APIError(.internalError, "the server could not save the change (\(error)); nothing was changed")

@@ -12,7 +12,9 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let url, let reason):
-            "cannot reach the brender server at \(url) (\(reason)); is 'brender server' running?"
+            ClientError.isRefusal(reason)
+                ? "cannot reach the brender server at \(url) (\(reason)); is 'brender server' running there, on that port?"
+                : "cannot reach the brender server at \(url) (\(reason)); the network between here and the server may be down, or the server is stopped or overloaded"
         case .refused(_, _, let message, _):
             message
         case .invalidResponse(let url, let detail):
@@ -20,6 +22,12 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidServerURL(let text):
             "'\(text)' is not a server URL; use one like http://127.0.0.1:9999 (--server or BRENDER_SERVER)"
         }
+    }
+
+    /// Whether a connection failure means nothing listens there (as opposed to no answer at all).
+    static func isRefusal(_ reason: String) -> Bool {
+        let lowered = reason.lowercased()
+        return lowered.contains("refused") || lowered.contains("econnrefused")
     }
 
     /// The HTTP status of a refusal.

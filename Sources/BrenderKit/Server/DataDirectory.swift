@@ -20,7 +20,7 @@ public final class DataDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw StoreError.dataDirectoryUnusable(path: url.path, reason: "cannot create it (\(error.localizedDescription))")
+            throw StoreError.dataDirectoryUnusable(path: url.path, reason: DataDirectory.whyNotCreatable(url))
         }
         let lockPath = url.appendingPathComponent("server.lock").path
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -36,5 +36,25 @@ public final class DataDirectory: Sendable {
 
     deinit {
         close(lockDescriptor)
+    }
+
+    /// Why `url` cannot be created, naming the part of the path at fault.
+    static func whyNotCreatable(_ url: URL) -> String {
+        var ancestor = url.deletingLastPathComponent()
+        var missing = [url.lastPathComponent]
+        while ancestor.path != "/" && !FileManager.default.fileExists(atPath: ancestor.path) {
+            missing.insert(ancestor.lastPathComponent, at: 0)
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory)
+        if !isDirectory.boolValue {
+            return "\(ancestor.path) is a file, not a directory; choose another --data"
+        }
+        if !FileManager.default.isWritableFile(atPath: ancestor.path) {
+            return
+                "cannot create \(missing.joined(separator: "/")) in \(ancestor.path), which this user (uid \(getuid())) may not write to; create the directory for it or choose another --data"
+        }
+        return "cannot create \(missing.joined(separator: "/")) in \(ancestor.path)"
     }
 }

@@ -1,15 +1,41 @@
 import Logging
 import ServiceLifecycle
 
-/// Runs the farm's periodic work (timing out silent workers) for as long as the server runs.
+/// Runs the farm's periodic work for as long as the server runs: timing out silent workers,
+/// checking for space after the disk filled up, and checking the farm's invariants.
 struct FarmMaintenanceService: Service {
     let farm: Farm
     let interval: Duration
+    /// How often the invariants are checked.
+    var invariantInterval: Duration = .seconds(30)
+    /// How often storage is checked after the disk filled up.
+    var storageInterval: Duration = .seconds(2)
+
+    /// A sleep that overran by more than this means the server itself did not run meanwhile.
+    var pauseThreshold: Duration = .seconds(3)
 
     func run() async throws {
+        await farm.repairInvariants()
+        let clock = ContinuousClock()
+        var lastInvariantCheck = clock.now
+        var lastStorageCheck = clock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let before = clock.now
             try? await Task.sleep(for: interval)
+            let slept = clock.now - before
+            if slept > interval + pauseThreshold {
+                let seconds = Double(slept.components.seconds) + Double(slept.components.attoseconds) / 1e18
+                await farm.countSilenceFromNow(afterPause: seconds)
+            }
             await farm.sweepTimedOutWorkers()
+            if clock.now - lastStorageCheck >= storageInterval {
+                lastStorageCheck = clock.now
+                await farm.checkStorage()
+            }
+            if clock.now - lastInvariantCheck >= invariantInterval {
+                lastInvariantCheck = clock.now
+                await farm.repairInvariants()
+            }
         }
     }
 }

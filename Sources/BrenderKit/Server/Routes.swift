@@ -27,10 +27,15 @@ struct Routes: Sendable {
             }
         }
         router.get("/health") { _, _ in
-            Routes.json(
+            let storage = await farm.storageStatus()
+            return Routes.json(
                 [
                     "ok": true, "version": .string(BrenderVersion.current),
                     "uptime_seconds": .double(((Timestamp.now - startedAt) * 1000).rounded() / 1000),
+                    "storage": [
+                        "directory": .string(storage.directory), "free_bytes": storage.freeBytes.map { .int(Int64($0)) } ?? .null,
+                        "low": .bool(storage.low),
+                    ],
                 ], status: .ok)
         }
         router.post("/worker/register") { request, _ in
@@ -42,13 +47,13 @@ struct Routes: Sendable {
         router.post("/worker/heartbeat") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
-                return try await farm.heartbeat(clientID: reference.clientID).json
+                return try await farm.heartbeat(reference.sender).json
             }
         }
         router.post("/worker/task") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let taskRequest = try await decode(WorkerProtocol.TaskRequest.self, from: request)
-                let task = try await farm.requestTask(clientID: taskRequest.clientID, wait: taskRequest.wait)
+                let task = try await farm.requestTask(taskRequest.sender, wait: taskRequest.wait)
                 return WorkerProtocol.TaskReply(task: task).json
             }
         }
@@ -63,7 +68,13 @@ struct Routes: Sendable {
             guard let id = context.parameters.get("id").flatMap(Int64.init) else {
                 return Routes.json(APIError(.invalidValue, "the task id must be a number", field: "id").json, status: .badRequest)
             }
-            let offset = request.uri.queryParameters.get("offset").flatMap(Int.init) ?? 0
+            let offsetText = request.uri.queryParameters.get("offset") ?? "0"
+            guard let offset = Int(offsetText), offset >= 0 else {
+                return Routes.json(
+                    APIError(.invalidValue, "offset must be a whole number of bytes, 0 or more, not '\(offsetText.prefix(64))'", field: "offset")
+                        .json,
+                    status: .badRequest)
+            }
             guard let (data, status) = await farm.taskLog(taskID: id, offset: offset) else {
                 return Routes.json(APIError(.notFound, "there is no task \(id)", field: "id").json, status: .notFound)
             }
@@ -75,7 +86,7 @@ struct Routes: Sendable {
         router.post("/worker/signoff") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
-                try await farm.signOff(clientID: reference.clientID)
+                try await farm.signOff(reference.sender)
                 return WorkerProtocol.Acknowledgement().json
             }
         }

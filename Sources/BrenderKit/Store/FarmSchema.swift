@@ -63,6 +63,12 @@ public enum FarmSchema {
             sql: """
                 ALTER TABLE clients DROP COLUMN activity;
                 """),
+        Migration(
+            version: 4, name: "each client record belongs to one worker process: its key and pid",
+            sql: """
+                ALTER TABLE clients ADD COLUMN worker_key TEXT NOT NULL DEFAULT '';
+                ALTER TABLE clients ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

@@ -27,7 +27,7 @@ public final class FarmStore {
     // MARK: Clients
 
     private static let clientColumns =
-        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen"
+        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid"
 
     /// Every client; each is idle until the farm finds the task it runs (activity is not stored).
     public func loadClients() throws -> [Client] {
@@ -37,7 +37,7 @@ public final class FarmStore {
                 tags: row.string(4).split(separator: ",").map(String.init),
                 status: Client.Status(rawValue: row.string(5)) ?? .disabled,
                 connection: Client.Connection(rawValue: row.string(6)) ?? .offline, activity: .idle,
-                version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9))
+                version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), key: row.string(10), pid: Int32(row.int(11)))
         }
     }
 
@@ -45,13 +45,13 @@ public final class FarmStore {
     public func insertClient(_ client: Client) throws -> Int64 {
         try database.run(
             """
-            INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             """,
             [
                 .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
                 .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.version), .real(client.registeredAt),
-                .real(client.lastSeen),
+                .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)),
             ])
         return database.lastInsertRowID
     }
@@ -61,12 +61,12 @@ public final class FarmStore {
         try database.run(
             """
             UPDATE clients SET name = ?2, hostname = ?3, platform = ?4, tags = ?5, status = ?6, connection = ?7,
-                version = ?8, last_seen = ?9 WHERE id = ?1
+                version = ?8, last_seen = ?9, worker_key = ?10, pid = ?11 WHERE id = ?1
             """,
             [
                 .integer(client.id), .text(client.name), .text(client.hostname), .text(client.platform),
                 .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
-                .text(client.version), .real(client.lastSeen),
+                .text(client.version), .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)),
             ])
     }
 

@@ -18,6 +18,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// The primary result code (the low byte of the extended code).
     public var primaryCode: Int32 { code & 0xFF }
 
+    /// The disk (or quota) is full: `SQLITE_FULL`, or an I/O error that came from `ENOSPC`.
+    public var isDiskFull: Bool { primaryCode == 13 || message.contains("disk is full") || message.contains("No space left") }
+
     public var description: String {
         var text = "SQLite error \(code): \(message)"
         if let sql { text += " (in: \(sql))" }

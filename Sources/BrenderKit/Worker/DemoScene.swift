@@ -44,6 +44,14 @@ public enum DemoScene {
 
     /// Writes the scene to `path` (absolute) by running Blender.
     public static func create(at path: String, settings: Settings = Settings(), blender: String = "blender") async throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure("cannot write \(path): the directory \(directory) does not exist; create it first (mkdir -p \(directory))")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw CommandFailure("cannot write \(path): the directory \(directory) is not writable by this user")
+        }
         let saved = Mutex(false)
         let output = Mutex<[String]>([])
         let exit = try await ProcessRunner.run(

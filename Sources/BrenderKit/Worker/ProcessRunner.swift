@@ -26,21 +26,38 @@ public enum ProcessRunner {
     /// Runs `executable` and calls `onLine` for every output line.
     ///
     /// When `stop` flips, the group gets SIGTERM, then SIGKILL after `grace`.
-    /// - Parameter executable: a path, or a name looked up in `PATH`.
+    /// - Parameters:
+    ///   - executable: a path, or a name looked up in `PATH`.
+    ///   - guarded: run it under a ``ChildGuard``, which stops it if this process dies.
+    ///   - groups: where the running process group is recorded, so a later run of the worker can
+    ///     stop it if this one is killed first.
     public static func run(
         _ executable: String, arguments: [String], environment: [String: String] = [:], stop: StopSignal,
-        grace: Duration = .seconds(5), onLine: @escaping @Sendable (String) async -> Void
+        grace: Duration = .seconds(5), guarded: Bool = false, groups: WorkerStateDirectory? = nil,
+        onLine: @escaping @Sendable (String) async -> Void
     ) async throws -> ProcessExit {
         var options = PlatformOptions()
         options.processGroupID = 0
-        let target: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)
+        // When the caller is cancelled (the worker is stopping), the whole group is stopped, not
+        // only the direct child: SIGTERM, then SIGKILL after `grace`.
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: grace)]
+        guard let program = resolve(executable) else { throw ProcessRunnerError.notFound(executable) }
+        var executable = program
+        var arguments = arguments
+        if guarded, let wrapped = ChildGuard.arguments(program: program, arguments: arguments) {
+            (executable, arguments) = wrapped
+        }
+        let target: Executable = .path(FilePath(executable))
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
         let result = try await Subprocess.run(
             target, arguments: Arguments(arguments), environment: .inherit.updating(updates), platformOptions: options,
             input: .none, output: .sequence, error: .combinedWithOutput
         ) { execution in
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let pid = execution.processIdentifier.value
+            groups?.recordChild(group: pid)
+            defer { groups?.forgetChild(group: pid) }
+            return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await line in execution.standardOutput.strings() {
                         await onLine(line)
@@ -62,6 +79,29 @@ public enum ProcessRunner {
         switch result.terminationStatus {
         case .exited(let code): return .exited(code)
         case .signaled(let signal): return .signaled(signal)
+        }
+    }
+
+    /// The path `executable` runs: itself when it names a path, else the first match in `PATH`;
+    /// nil when it is not an executable file.
+    static func resolve(_ executable: String) -> String? {
+        if executable.contains("/") { return FileManager.default.isExecutableFile(atPath: executable) ? executable : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(executable)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// Why a child process could not start.
+public enum ProcessRunnerError: Error, CustomStringConvertible {
+    case notFound(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let executable): "'\(executable)' is not found or cannot be executed"
         }
     }
 }

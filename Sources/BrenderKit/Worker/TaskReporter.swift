@@ -8,10 +8,12 @@ import Logging
 /// stopped as hung (the worker itself keeps reporting, so the server would never notice).
 ///
 /// Updates are idempotent (the full set of verified frames, and log chunks with their byte
-/// offset), so a batch whose answer was lost is simply sent again.
+/// offset), so a batch whose answer was lost is simply sent again. The server says how much of
+/// the log it has stored; only that is dropped here. Nothing (no log, no result) is given up
+/// while the server is away or cannot store it (a full disk): it is kept and sent again.
 actor TaskReporter {
     let client: BrenderClient
-    let clientID: Int64
+    let sender: WorkerProtocol.Sender
     let assignment: WorkerProtocol.Assignment
     let stop: StopSignal
     let logger: Logger
@@ -38,11 +40,11 @@ actor TaskReporter {
     static let interval: Duration = .seconds(1)
 
     init(
-        client: BrenderClient, clientID: Int64, assignment: WorkerProtocol.Assignment, stop: StopSignal, logger: Logger,
+        client: BrenderClient, sender: WorkerProtocol.Sender, assignment: WorkerProtocol.Assignment, stop: StopSignal, logger: Logger,
         silenceTimeout: Double = 1800
     ) {
         self.client = client
-        self.clientID = clientID
+        self.sender = sender
         self.assignment = assignment
         self.stop = stop
         self.logger = logger
@@ -54,11 +56,12 @@ actor TaskReporter {
         pendingLog += Array(line.utf8)
         pendingLog.append(UInt8(ascii: "\n"))
         if pendingLog.count > maxPendingLog {
-            let marker = Array("[brender: older log lines dropped while the server was unreachable]\n".utf8)
-            let drop = pendingLog.count - maxPendingLog / 2
-            acknowledgedBytes += drop
+            // Keep the newest half, from a line start; the marker stands in for what was dropped,
+            // so the log's offsets stay contiguous.
+            var drop = pendingLog.count - maxPendingLog / 2
+            while drop < pendingLog.count && pendingLog[drop - 1] != UInt8(ascii: "\n") { drop += 1 }
+            let marker = Array("[brender: \(drop) bytes of log dropped here while the server could not take them]\n".utf8)
             pendingLog = marker + pendingLog.dropFirst(drop)
-            acknowledgedBytes -= marker.count
         }
         if pendingLog.count >= TaskReporter.batchBytes && !flushing {
             Task { await self.flush() }
@@ -97,21 +100,24 @@ actor TaskReporter {
         defer { flushing = false }
         let chunk = nextChunk()
         let chunkEnd = acknowledgedBytes + chunk.count
-        let frames = framesDone
         do {
             let reply = try await client.post(
-                "/worker/task/update", update(.running, log: chunk, frames: frames), as: WorkerProtocol.TaskUpdateReply.self, timeout: 10)
-            acknowledge(upTo: chunkEnd)
-            if reply.stop || !reply.accepted {
-                stop.stop(reason: "the server asked to stop this task (canceled, or given to another worker)")
+                "/worker/task/update", update(.running, log: chunk, frames: framesDone), as: WorkerProtocol.TaskUpdateReply.self,
+                timeout: 10)
+            guard reply.accepted else {
+                stop.stop(reason: "the server took this task away: \(reply.reason ?? "canceled, or given to another worker")")
+                return
             }
+            acknowledge(stored: reply.logOffset ?? chunkEnd)
+            if reply.stop { stop.stop(reason: "the server asked to stop this task: \(reply.reason ?? "no reason given")") }
         } catch {
-            // A 404: the server no longer knows this worker. Unreachable: keep everything, try again.
+            // A 404: the server no longer knows this worker. Anything else: keep everything, try again.
             if error.status == 404 { stop.stop(reason: "the server no longer knows this worker or task") }
         }
     }
 
-    /// Reports the task's outcome, retrying until the server answers or `deadline` passes.
+    /// Reports the task's outcome, retrying until the server has stored it with the whole log,
+    /// refuses it, or `deadline` passes.
     /// - Returns: the server's answer (with the next task when `nextWait` asked for one), or nil.
     func finish(_ state: WorkerProtocol.TaskState, error: String?, nextWait: Double?, deadline: Double?) async -> WorkerProtocol.TaskUpdateReply? {
         if let deadline { setDeadline(deadline) }
@@ -120,6 +126,7 @@ actor TaskReporter {
         flushing = true
         defer { flushing = false }
         var backoff = Backoff()
+        let errorText = error.map { Self.truncated($0, to: WorkerProtocol.Limits.errorBytes) }
         while true {
             let chunk = nextChunk()
             let chunkEnd = acknowledgedBytes + chunk.count
@@ -128,18 +135,27 @@ actor TaskReporter {
             do {
                 var message = update(isLast ? state : .running, log: chunk, frames: framesDone)
                 if isLast {
-                    message.error = error
+                    message.error = errorText
                     message.nextWait = nextWait
                 }
                 let reply = try await client.post(
                     "/worker/task/update", message, as: WorkerProtocol.TaskUpdateReply.self, timeout: (isLast ? nextWait ?? 0 : 0) + 15)
-                acknowledge(upTo: chunkEnd)
-                if isLast { return reply }
+                guard reply.accepted else {
+                    if state != .released {
+                        logger.warning(
+                            "the server refused the result of task \(assignment.taskID) (\(state.rawValue)): \(reply.reason ?? "no reason given")")
+                    }
+                    return reply
+                }
+                let stored = reply.logOffset ?? chunkEnd
+                acknowledge(stored: stored)
+                // The outcome counted only if the server stored the log up to its end.
+                if isLast && stored == chunkEnd { return reply }
                 backoff.reset()
                 continue
             } catch {
-                if error.status != nil {
-                    logger.warning("the server refused the task report: \(error)")
+                if let status = error.status, status < 500 {
+                    logger.warning("the server refused the report of task \(assignment.taskID): \(error)")
                     return nil
                 }
                 var delay = backoff.next()
@@ -147,10 +163,18 @@ actor TaskReporter {
                     if Timestamp.now >= deadline { return nil }
                     delay = min(delay, deadline - Timestamp.now)
                 }
-                logger.warning("cannot report task \(assignment.taskID) yet (\(error)); retrying in \(delay) s")
+                logger.warning("cannot report task \(assignment.taskID) yet (\(error)); keeping it and retrying in \(delay) s")
                 try? await Task.sleep(for: .seconds(delay))
             }
         }
+    }
+
+    static func truncated(_ text: String, to bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var cut = text.utf8.prefix(bytes - 3)
+        while let last = cut.last, last & 0xC0 == 0x80 { cut = cut.dropLast() }
+        if let last = cut.last, last >= 0xC0 { cut = cut.dropLast() }
+        return String(decoding: cut, as: UTF8.self) + "..."
     }
 
     /// Bounds the final report: give up at `time`.
@@ -160,22 +184,33 @@ actor TaskReporter {
 
     private func update(_ state: WorkerProtocol.TaskState, log: [UInt8], frames: Set<Int>) -> WorkerProtocol.TaskUpdate {
         WorkerProtocol.TaskUpdate(
-            clientID: clientID, taskID: assignment.taskID, jobID: assignment.jobID, lease: assignment.lease, state: state,
+            sender: sender, taskID: assignment.taskID, jobID: assignment.jobID, lease: assignment.lease, state: state,
             framesDone: frames.sorted(), log: String(decoding: log, as: UTF8.self), logOffset: acknowledgedBytes)
     }
 
-    /// The pending log up to ``maxChunkBytes``, cut after a whole line when it must be cut.
+    /// The pending log up to ``maxChunkBytes``, cut after a whole line when it must be cut, and
+    /// never inside a character.
     private func nextChunk() -> [UInt8] {
         guard pendingLog.count > TaskReporter.maxChunkBytes else { return pendingLog }
         let window = pendingLog.prefix(TaskReporter.maxChunkBytes)
-        guard let newline = window.lastIndex(of: UInt8(ascii: "\n")) else { return Array(window) }
-        return Array(pendingLog[...newline])
+        if let newline = window.lastIndex(of: UInt8(ascii: "\n")) { return Array(pendingLog[...newline]) }
+        var end = TaskReporter.maxChunkBytes
+        while end > 0 && pendingLog[end] & 0xC0 == 0x80 { end -= 1 }
+        return Array(pendingLog[..<end])
     }
 
-    /// The server has the log up to byte `offset` of this attempt: drop it from the pending log.
-    /// Acknowledging the same bytes twice changes nothing.
-    private func acknowledge(upTo offset: Int) {
-        let bytes = min(offset - acknowledgedBytes, pendingLog.count)
+    /// The server has `stored` bytes of this attempt's log: drop them from the pending log.
+    /// Acknowledging the same bytes twice changes nothing. Should the server hold less than it
+    /// acknowledged before (it lost text), a line in the log says so and the rest follows.
+    private func acknowledge(stored: Int) {
+        if stored < acknowledgedBytes {
+            let lost = acknowledgedBytes - stored
+            logger.warning("the server lost \(lost) bytes of the log of task \(assignment.taskID); a note in the log marks the place")
+            pendingLog = Array("[brender: the server lost \(lost) bytes of this log here]\n".utf8) + pendingLog
+            acknowledgedBytes = stored
+            return
+        }
+        let bytes = min(stored - acknowledgedBytes, pendingLog.count)
         guard bytes > 0 else { return }
         pendingLog.removeFirst(bytes)
         acknowledgedBytes += bytes

@@ -17,6 +17,8 @@ struct TaskRunner: Sendable {
     let logger: Logger
     /// Where private per-task temporary folders are made.
     let scratchDirectory: URL
+    /// Where running process groups are recorded (nil: not recorded).
+    var groups: WorkerStateDirectory? = nil
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -56,7 +58,9 @@ struct TaskRunner: Sendable {
             var environment = ["TMPDIR": scratch.path, "HOME": scratch.path]
             let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
             environment["XDG_CACHE_HOME"] = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
-            exit = try await ProcessRunner.run(blender, arguments: invocation.arguments, environment: environment, stop: stop) { line in
+            exit = try await ProcessRunner.run(
+                blender, arguments: invocation.arguments, environment: environment, stop: stop, guarded: true, groups: groups
+            ) { line in
                 await reporter.log(line)
                 switch BlenderOutputParser.parse(line) {
                 case .saved(let path):
@@ -107,7 +111,7 @@ struct TaskRunner: Sendable {
             let exit: ProcessExit
             do {
                 exit = try await ProcessRunner.run(
-                    run.argv[0], arguments: Array(run.argv.dropFirst()), environment: ["TMPDIR": scratch.path], stop: stop
+                    run.argv[0], arguments: Array(run.argv.dropFirst()), environment: ["TMPDIR": scratch.path], stop: stop, groups: groups
                 ) { line in await reporter.log(line) }
             } catch {
                 return TaskOutcome(state: .failed, error: "cannot run '\(run.argv[0])': \(error)")

@@ -15,13 +15,20 @@ public struct WorkerOptions: Sendable {
     public var pollWait: Double
     /// Seconds a task's process may print nothing before it is stopped as hung.
     public var silenceTimeout: Double
+    /// Whether the name was given (false: the host's name, which gets a suffix when taken).
+    public var nameGiven: Bool
+    /// The worker's own directory: its key, lock, and record of running process groups.
+    public var stateDirectory: URL
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
-        scratchDirectory: URL = FileManager.default.temporaryDirectory, pollWait: Double = 20, silenceTimeout: Double = 1800
+        scratchDirectory: URL = FileManager.default.temporaryDirectory, pollWait: Double = 20, silenceTimeout: Double = 1800,
+        nameGiven: Bool = true, stateDirectory: URL? = nil
     ) {
         self.server = server
         self.name = name
+        self.nameGiven = nameGiven
+        self.stateDirectory = stateDirectory ?? WorkerStateDirectory.defaultURL(name: name)
         self.tags = tags
         self.blender = blender
         self.scratchDirectory = scratchDirectory
@@ -40,22 +47,42 @@ public actor WorkerAgent {
     let options: WorkerOptions
     let client: BrenderClient
     let logger: Logger
+    let state: WorkerStateDirectory
     private(set) var clientID: Int64?
     private var heartbeatInterval: Double = 5
     private var serverReachable = true
+    /// Set when this worker must stop: another process holds its name.
+    private var fatalError: String?
 
-    public init(options: WorkerOptions, logger: Logger) throws(ClientError) {
+    /// Takes the state directory (refused when another worker holds it) and stops whatever
+    /// process groups a killed earlier run of this worker left behind.
+    public init(options: WorkerOptions, logger: Logger) throws {
         self.options = options
         self.client = try BrenderClient(server: options.server, keepAlive: true)
         self.logger = logger
+        self.state = try WorkerStateDirectory(url: options.stateDirectory)
+        let leftovers = state.stopLeftoverChildren()
+        if !leftovers.isEmpty {
+            logger.warning(
+                "stopped \(leftovers.count) task process group(s) that an earlier run of this worker left running",
+                metadata: ["groups": "\(leftovers.map(String.init).joined(separator: ","))"])
+        }
     }
 
-    /// Runs until the calling task is cancelled; a task in progress is then stopped and handed back.
-    public func run() async {
-        await withDiscardingTaskGroup { group in
+    private var sender: WorkerProtocol.Sender? { clientID.map { WorkerProtocol.Sender(clientID: $0, key: state.key) } }
+
+    /// Runs until the calling task is cancelled (a task in progress is then stopped and handed
+    /// back), or until the worker must stop because another process holds its name.
+    /// - Returns: why it had to stop, or nil when it was cancelled.
+    public func run() async -> String? {
+        // Either ends only when cancelled, or (staying connected) when the worker must stop.
+        await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.stayConnected() }
             group.addTask { await self.takeWork() }
+            await group.next()
+            group.cancelAll()
         }
+        return fatalError
     }
 
     /// Registers, then sends heartbeats; registers again when the server forgets the worker.
@@ -79,6 +106,15 @@ public actor WorkerAgent {
                     clientID = nil
                     continue
                 }
+                if error.status == 409 {
+                    if clientID == nil {
+                        fatalError = "the server refused this worker: \(error)"
+                        return
+                    }
+                    logger.warning("\(error); registering again")
+                    clientID = nil
+                    continue
+                }
                 noteReachable(false, error)
                 do { try await Task.sleep(for: .seconds(backoff.next())) } catch { return }
             } catch {
@@ -93,14 +129,14 @@ public actor WorkerAgent {
         var next: WorkerProtocol.Assignment?
         var backoff = Backoff()
         while !Task.isCancelled {
-            guard let clientID else {
+            guard let sender else {
                 do { try await Task.sleep(for: .milliseconds(50)) } catch { return }
                 continue
             }
             if next == nil {
                 do {
                     next = try await client.post(
-                        "/worker/task", WorkerProtocol.TaskRequest(clientID: clientID, wait: options.pollWait),
+                        "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: options.pollWait),
                         as: WorkerProtocol.TaskReply.self, timeout: options.pollWait + 15
                     ).task
                     backoff.reset()
@@ -111,19 +147,19 @@ public actor WorkerAgent {
                 }
             }
             guard let assignment = next else { continue }
-            next = await execute(assignment, clientID: clientID)
+            next = await execute(assignment, sender: sender)
         }
     }
 
     /// Runs one task and reports its outcome.
     /// - Returns: the next task, when the server handed one out with the report.
-    private func execute(_ assignment: WorkerProtocol.Assignment, clientID: Int64) async -> WorkerProtocol.Assignment? {
+    private func execute(_ assignment: WorkerProtocol.Assignment, sender: WorkerProtocol.Sender) async -> WorkerProtocol.Assignment? {
         logger.info(
             "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
         let stop = StopSignal()
         let reporter = TaskReporter(
-            client: client, clientID: clientID, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
-        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory)
+            client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
+        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
@@ -157,11 +193,11 @@ public actor WorkerAgent {
 
     /// Tells the server this worker is stopping. Best effort, bounded to two seconds.
     public func signOff() async {
-        guard let clientID else { return }
+        guard let sender else { return }
         do {
             _ = try await client.post(
-                "/worker/signoff", WorkerProtocol.ClientReference(clientID: clientID), as: WorkerProtocol.Acknowledgement.self, timeout: 2)
-            logger.info("signed off", metadata: ["client": "\(clientID)"])
+                "/worker/signoff", WorkerProtocol.ClientReference(sender: sender), as: WorkerProtocol.Acknowledgement.self, timeout: 2)
+            logger.info("signed off", metadata: ["client": "\(sender.clientID)"])
         } catch {
             logger.warning("could not sign off: \(error)")
         }
@@ -170,19 +206,22 @@ public actor WorkerAgent {
     private func register() async throws {
         let registration = WorkerProtocol.Registration(
             name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
-            version: BrenderVersion.current)
+            version: BrenderVersion.current, key: state.key, pid: getpid(), nameGiven: options.nameGiven)
         let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval
         logger.info(
             "registered with \(options.server) as client \(registered.clientID) (\(registered.name))",
             metadata: ["client": "\(registered.clientID)"])
+        if registered.name != options.name {
+            logger.notice("the name '\(options.name)' is taken by another worker that is online; this one is '\(registered.name)'")
+        }
     }
 
     private func heartbeat() async throws {
-        guard let clientID else { return }
+        guard let sender else { return }
         let reply = try await client.post(
-            "/worker/heartbeat", WorkerProtocol.ClientReference(clientID: clientID), as: WorkerProtocol.HeartbeatReply.self,
+            "/worker/heartbeat", WorkerProtocol.ClientReference(sender: sender), as: WorkerProtocol.HeartbeatReply.self,
             timeout: max(5, heartbeatInterval * 2))
         heartbeatInterval = reply.heartbeatInterval
     }

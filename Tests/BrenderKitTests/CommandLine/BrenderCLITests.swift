@@ -33,7 +33,9 @@ import Testing
         let (status, _, errors) = await run(["client", "list", "--server", "http://127.0.0.1:1"])
         #expect(status == 1)
         #expect(
-            errors == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running?\n")
+            errors
+                == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running there, on that port?\n"
+        )
     }
 
     @Test func updateWithoutFiltersNeedsAll() async {

@@ -1,3 +1,4 @@
+import BrenderTesting
 import Foundation
 import Logging
 import Synchronization
@@ -37,7 +38,9 @@ final class ManualClock: Sendable {
 }
 
 private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtocol.Registration {
-    .init(name: name, hostname: "\(name).local", platform: "linux-x86_64", tags: tags, version: "test")
+    .init(
+        name: name, hostname: "\(name).local", platform: "linux-x86_64", tags: tags, version: "test",
+        key: WorkerProtocol.Sender.simulatedKey(name))
 }
 
 @Suite struct FarmClientTests {

@@ -1,3 +1,4 @@
+import BrenderTesting
 import Foundation
 import Logging
 import Testing
@@ -18,7 +19,7 @@ import Testing
     }
 
     private func worker(_ name: String, tags: [String]? = nil) async throws -> Int64 {
-        try await farm.register(.init(name: name, hostname: name, platform: "linux-x86_64", tags: tags, version: "test")).clientID
+        try await farm.register(.simulated(name, tags: tags)).clientID
     }
 
     @discardableResult
@@ -42,7 +43,7 @@ import Testing
         let frames = state == .completed ? Array(assignment.chunk.frames) : []
         return try await farm.updateTask(
             .init(
-                clientID: client, taskID: assignment.taskID, jobID: assignment.jobID, lease: assignment.lease, state: state,
+                sender: await farm.sender(client), taskID: assignment.taskID, jobID: assignment.jobID, lease: assignment.lease, state: state,
                 framesDone: frames, log: "", logOffset: 0, error: error))
     }
 
@@ -111,7 +112,8 @@ import Testing
         let first = try #require(try await farm.requestTask(clientID: w, wait: 0))
         let reply = try await farm.updateTask(
             .init(
-                clientID: w, taskID: first.taskID, jobID: id, lease: first.lease, state: .completed, framesDone: [1], log: "", logOffset: 0,
+                sender: await farm.sender(w), taskID: first.taskID, jobID: id, lease: first.lease, state: .completed, framesDone: [1], log: "",
+                logOffset: 0,
                 nextWait: 0))
         #expect(reply.accepted)
         #expect(reply.next?.frameStart == 2)
@@ -122,7 +124,9 @@ import Testing
         let id = try await submit("1-4", chunk: 2)
         let first = try #require(try await farm.requestTask(clientID: w, wait: 0))
         _ = try await farm.updateTask(
-            .init(clientID: w, taskID: first.taskID, jobID: id, lease: first.lease, state: .running, framesDone: [1], log: "", logOffset: 0))
+            .init(
+                sender: await farm.sender(w), taskID: first.taskID, jobID: id, lease: first.lease, state: .running, framesDone: [1], log: "",
+                logOffset: 0))
         #expect(try await job(id)["frames_done"] == 1)
         #expect(try await job(id)["status"] == "active")
         _ = try await report(first, client: w, .completed)
@@ -139,7 +143,9 @@ import Testing
         let id = try await submit("1-2", chunk: 2, maxAttempts: 1)
         let task = try #require(try await farm.requestTask(clientID: w, wait: 0))
         _ = try await farm.updateTask(
-            .init(clientID: w, taskID: task.taskID, jobID: id, lease: task.lease, state: .completed, framesDone: [1], log: "", logOffset: 0))
+            .init(
+                sender: await farm.sender(w), taskID: task.taskID, jobID: id, lease: task.lease, state: .completed, framesDone: [1], log: "",
+                logOffset: 0))
         #expect(try await job(id)["status"] == "failed")
     }
 
@@ -211,7 +217,9 @@ import Testing
         #expect(canceled["status"] == "canceled")
         #expect(canceled["tasks_canceled"] == 3)
         let update = try await farm.updateTask(
-            .init(clientID: w, taskID: running.taskID, jobID: id, lease: running.lease, state: .running, framesDone: [], log: "", logOffset: 0))
+            .init(
+                sender: await farm.sender(w), taskID: running.taskID, jobID: id, lease: running.lease, state: .running, framesDone: [], log: "",
+                logOffset: 0))
         #expect(update.stop)
         #expect(try await farm.requestTask(clientID: w, wait: 0) == nil)
     }
@@ -359,7 +367,9 @@ import Testing
         let reopened = try reopen()
         // The worker's report after the restart is accepted: same task, same lease.
         let reply = try await reopened.updateTask(
-            .init(clientID: w, taskID: running.taskID, jobID: id, lease: running.lease, state: .completed, framesDone: [1], log: "", logOffset: 0))
+            .init(
+                sender: await farm.sender(w), taskID: running.taskID, jobID: id, lease: running.lease, state: .completed, framesDone: [1], log: "",
+                logOffset: 0))
         #expect(reply.accepted)
         #expect(try await job(id, on: reopened)["tasks_completed"] == 1)
     }
@@ -370,7 +380,9 @@ import Testing
         let task = try #require(try await farm.requestTask(clientID: w, wait: 0))
         func send(_ text: String, offset: Int) async throws {
             _ = try await farm.updateTask(
-                .init(clientID: w, taskID: task.taskID, jobID: id, lease: task.lease, state: .running, framesDone: [], log: text, logOffset: offset))
+                .init(
+                    sender: await farm.sender(w), taskID: task.taskID, jobID: id, lease: task.lease, state: .running, framesDone: [], log: text,
+                    logOffset: offset))
         }
         try await send("one\n", offset: 0)
         try await send("one\n", offset: 0)  // the answer was lost; the worker resends

@@ -75,7 +75,7 @@ import Testing
         let client = try BrenderClient(server: farm.serverURL)
         for index in 0..<105 {
             _ = try await client.post(
-                "/worker/register", WorkerProtocol.Registration(name: "n\(index)", hostname: "h", platform: "p", tags: nil, version: "v"),
+                "/worker/register", WorkerProtocol.Registration.simulated("n\(index)"),
                 as: WorkerProtocol.Registered.self)
         }
         let page = try farm.run(["client", "list"])
@@ -95,6 +95,7 @@ import Testing
         #expect(result.status == 1)
         #expect(
             result.stderr
-                == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running?\n")
+                == "brender: error: cannot reach the brender server at http://127.0.0.1:1 (connection refused); is 'brender server' running there, on that port?\n"
+        )
     }
 }

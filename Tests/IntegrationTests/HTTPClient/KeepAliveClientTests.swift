@@ -7,7 +7,7 @@ import Testing
 @Suite struct KeepAliveClientTests {
     private func register(_ client: BrenderClient, _ name: String) async throws -> Int64 {
         try await client.post(
-            "/worker/register", WorkerProtocol.Registration(name: name, hostname: "h", platform: "p", tags: nil, version: "v"),
+            "/worker/register", WorkerProtocol.Registration.simulated(name),
             as: WorkerProtocol.Registered.self
         ).clientID
     }
@@ -38,7 +38,8 @@ import Testing
         farm.server?.waitForExit(timeout: 10)
         try farm.restartServer()
         // The idle connection died with the old server; the request goes again on a new one.
-        let reply = try await client.post("/worker/heartbeat", WorkerProtocol.ClientReference(clientID: id), as: WorkerProtocol.HeartbeatReply.self)
+        let reply = try await client.post(
+            "/worker/heartbeat", WorkerProtocol.ClientReference(sender: .simulated(id, name: "survivor")), as: WorkerProtocol.HeartbeatReply.self)
         #expect(reply.heartbeatInterval > 0)
     }
 
@@ -58,7 +59,8 @@ import Testing
         // A long poll of 5 s with a 0.5 s time-out on the client.
         await #expect(throws: ClientError.unreachable(url: farm.serverURL, reason: "timed out")) {
             _ = try await client.post(
-                "/worker/task", WorkerProtocol.TaskRequest(clientID: id, wait: 5), as: WorkerProtocol.TaskReply.self, timeout: 0.5)
+                "/worker/task", WorkerProtocol.TaskRequest(sender: .simulated(id, name: "patient"), wait: 5), as: WorkerProtocol.TaskReply.self,
+                timeout: 0.5)
         }
         #expect(Date().timeIntervalSince(started) < 4, "a time-out is not retried")
     }

@@ -40,6 +40,22 @@ enum DaemonCommands {
             } catch let error as SQLiteError {
                 throw CommandFailure("the database could not be opened or upgraded: \(error)")
             } catch {
+                let text = "\(error)"
+                if text.contains("Address already in use") || text.contains("errno: 98") {
+                    throw CommandFailure(
+                        "cannot listen on \(address.host):\(address.port): the address is already in use (another brender server, or another program, listens there); stop it, or choose another address with --listen"
+                    )
+                }
+                if text.contains("Permission denied") || text.contains("errno: 13") {
+                    throw CommandFailure(
+                        "cannot listen on \(address.host):\(address.port): permission denied (ports below 1024 need privileges); choose a port of 1024 or more with --listen"
+                    )
+                }
+                if text.contains("Cannot assign requested address") || text.contains("errno: 99") {
+                    throw CommandFailure(
+                        "cannot listen on \(address.host):\(address.port): this machine has no such address; use one of its own addresses, or 0.0.0.0 for all"
+                    )
+                }
                 throw CommandFailure("the server stopped: \(error)")
             }
             return 0
@@ -57,10 +73,16 @@ enum DaemonCommands {
             .value(
                 "silence-timeout", "SECONDS", kind: .seconds, default: "1800",
                 help: "Stop a task whose process prints nothing for this long, as hung; the attempt fails and is retried elsewhere."),
+            .value(
+                "state-dir", "DIR", environment: "BRENDER_WORKER_STATE",
+                help:
+                    "The worker's own directory: its key and the tasks it runs (default: $STATE_DIRECTORY/worker-NAME under systemd, else ~/.local/state/brender/worker-NAME)."
+            ),
             logLevel,
         ],
         examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
         action: { parsed, context in
+            let nameGiven = parsed.string("name") != nil
             let name = parsed.string("name") ?? WorkerAgent.defaultName
             guard FieldType.isValidName(name) else {
                 throw UsageError("--name '\(name)' is not a valid client name", hint: "use \(FieldType.name.summary)")
@@ -70,22 +92,31 @@ enum DaemonCommands {
                 throw UsageError("--tags has an invalid tag '\(bad)'", hint: "tags are \(FieldType.name.summary)")
             }
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
-            let agent = try WorkerAgent(
-                options: WorkerOptions(
-                    server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!,
-                    silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!)),
-                logger: logger)
-            await withTaskGroup(of: Void.self) { group in
+            let agent: WorkerAgent
+            do {
+                agent = try WorkerAgent(
+                    options: WorkerOptions(
+                        server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!,
+                        silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!), nameGiven: nameGiven,
+                        stateDirectory: parsed.string("state-dir").map { URL(fileURLWithPath: $0) }),
+                    logger: logger)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            let failure = await withTaskGroup(of: String?.self) { group in
                 group.addTask { await agent.run() }
                 group.addTask {
                     for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                         logger.info("stopping", metadata: ["signal": "\(signal)"])
                         break
                     }
+                    return nil
                 }
-                await group.next()
+                let first = await group.next() ?? nil
                 group.cancelAll()
+                return first
             }
+            if let failure { throw CommandFailure(failure) }
             await agent.signOff()
             return 0
         })

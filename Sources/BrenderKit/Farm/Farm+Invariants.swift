@@ -1,0 +1,54 @@
+import Logging
+
+extension Farm {
+    /// Checks that who runs what agrees both ways, and repairs what does not:
+    ///
+    /// - an active task's client exists, is online, and runs that task (else the task goes back
+    ///   to the queue);
+    /// - a busy client's task exists and is active on it (else the client is idle).
+    ///
+    /// Run at start-up and periodically. Every repair is logged as a warning: it means a bug.
+    /// - Returns: what was repaired, in words.
+    @discardableResult
+    public func repairInvariants() -> [String] {
+        var repairs: [String] = []
+        for jobID in jobIDs {
+            guard let runtime = jobs[jobID], runtime.count(.active) > 0 else { continue }
+            for index in runtime.tasks.indices where runtime.tasks[index].status == .active {
+                let task = runtime.tasks[index]
+                let client = clients[task.clientID]
+                let problem: String? =
+                    client == nil
+                    ? "its client \(task.clientID) does not exist"
+                    : client!.connection == .offline
+                        ? "its client \(client!.name) is offline"
+                        : client!.currentTask?.taskID != task.id ? "its client \(client!.name) does not run it" : nil
+                guard let problem else { continue }
+                do {
+                    if client?.currentTask == nil, client != nil {
+                        clients[task.clientID]!.currentTask = (jobID, task.id)  // so the release frees it
+                    }
+                    try finishAttempt(
+                        runtime, index: index, outcome: .released,
+                        error: "attempt \(task.lease) was requeued: the server found it active, but \(problem)")
+                    repairs.append("task \(task.id) was active but \(problem); requeued")
+                } catch {
+                    repairs.append("task \(task.id) was active but \(problem); the requeue failed (\(error)), tried again later")
+                }
+            }
+        }
+        for id in clients.keys {
+            guard let current = clients[id]?.currentTask else { continue }
+            let task = jobs[current.jobID].flatMap { runtime in runtime.index(of: current.taskID).map { runtime.tasks[$0] } }
+            if task == nil || task!.status != .active || task!.clientID != id {
+                freeClient(id, taskID: current.taskID)
+                repairs.append("client \(id) was busy with task \(current.taskID), which it does not run; now idle")
+            }
+        }
+        for repair in repairs {
+            logger.warning("farm state repaired", metadata: ["repair": "\(repair)"])
+        }
+        if !repairs.isEmpty { dispatchToWaiters() }
+        return repairs
+    }
+}

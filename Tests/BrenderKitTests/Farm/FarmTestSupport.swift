@@ -1,0 +1,31 @@
+@testable import BrenderKit
+
+/// Worker calls by client id, as the unit tests make them: the farm supplies the key the client
+/// registered with, so each test speaks for the worker it names.
+extension Farm {
+    func sender(_ clientID: Int64) -> WorkerProtocol.Sender {
+        .init(clientID: clientID, key: clients[clientID]?.key ?? "no-such-client-key")
+    }
+
+    func requestTask(clientID: Int64, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
+        try await requestTask(sender(clientID), wait: wait)
+    }
+
+    func heartbeat(clientID: Int64) throws(APIError) -> WorkerProtocol.HeartbeatReply {
+        try heartbeat(sender(clientID))
+    }
+
+    func signOff(clientID: Int64) throws(APIError) {
+        try signOff(sender(clientID))
+    }
+
+    func updateTask(
+        clientID: Int64, _ assignment: WorkerProtocol.Assignment, _ state: WorkerProtocol.TaskState, frames: [Int] = [], log: String = "",
+        logOffset: Int = 0, error: String? = nil, nextWait: Double? = nil
+    ) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
+        try await updateTask(
+            .init(
+                sender: sender(clientID), taskID: assignment.taskID, jobID: assignment.jobID, lease: assignment.lease, state: state,
+                framesDone: frames, log: log, logOffset: logOffset, error: error, nextWait: nextWait))
+    }
+}
