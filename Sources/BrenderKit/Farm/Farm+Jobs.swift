@@ -61,7 +61,7 @@ extension Farm {
             format: submission.format, scene: submission.scene, argv: submission.argv, tags: submission.tags,
             maxAttempts: submission.maxAttempts, createdAt: time)
         let defaultOutput = defaultOutputDirectory
-        let (jobID, firstTaskID, output) = try writeThrough { () throws -> (Int64, Int64, String) in
+        let (jobID, firstTaskID, output) = try writeThrough(useReserve: false) { () throws -> (Int64, Int64, String) in
             let id = try store.insertJob(job)
             var output = job.output
             if job.kind == .blender && output.isEmpty {

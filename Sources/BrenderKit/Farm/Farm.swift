@@ -136,11 +136,13 @@ public actor Farm {
     /// When the disk is full, the space reserve is given up and the write tried once more, so that
     /// cancels and deletes still work and can free space; the farm then refuses what would grow
     /// it until space returns.
-    func writeThrough<T>(_ body: () throws -> T) throws(APIError) -> T {
+    /// - Parameter useReserve: try again on the reserve's space (false for what only grows the
+    ///   farm, such as a new job: the reserve is for what frees space).
+    func writeThrough<T>(useReserve: Bool = true, _ body: () throws -> T) throws(APIError) -> T {
         do {
             return try store.transaction(body)
         } catch let error as SQLiteError where error.isDiskFull {
-            guard releaseReserve() else { throw diskFull(error) }
+            guard releaseReserve(), useReserve else { throw diskFull(error) }
             do {
                 return try store.transaction(body)
             } catch {

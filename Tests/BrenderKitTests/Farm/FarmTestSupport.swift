@@ -29,3 +29,26 @@ extension Farm {
                 framesDone: frames, log: log, logOffset: logOffset, error: error, nextWait: nextWait))
     }
 }
+
+extension Farm {
+    /// Caps the database at its current size plus `extraPages`: later writes that would grow it
+    /// fail as on a full disk (`SQLITE_FULL`), as SQLite itself reports it.
+    func capDatabase(extraPages: Int) throws {
+        let pages = try store.database.query("PRAGMA page_count") { $0.int(0) }[0]
+        _ = try store.database.query("PRAGMA max_page_count = \(pages + extraPages)") { $0.int(0) }
+    }
+
+    /// Lifts the cap of ``capDatabase(extraPages:)``.
+    func uncapDatabase() throws {
+        _ = try store.database.query("PRAGMA max_page_count = 4294967294") { $0.int(0) }
+    }
+
+    /// Breaks the farm's bookkeeping on purpose: the client forgets the task it runs.
+    func forgetCurrentTask(of clientID: Int64) {
+        clients[clientID]?.currentTask = nil
+        clients[clientID]?.activity = .idle
+    }
+
+    var lowOnStorage: Bool { isLowOnStorage }
+    var reserveHeld: Bool { reserve.isHeld }
+}

@@ -94,9 +94,11 @@ import Testing
         let job = try await farm.submit(["file": .string(scene), "frames": "1-3", "chunk": 3, "output": .string(output + "/f_####")])
         _ = try #require(try await waitUntilRendering(farm, job: job))
 
+        #expect(Processes.matching(scene).count == 2, "Blender and the guard between it and its worker")
         doomed.send(SIGKILL)
         doomed.waitForExit(timeout: 10)
-        Processes.kill(matching: scene)  // the machine is gone: its Blender too
+        // Its Blender does not outlive it: the guard stops it.
+        #expect(await eventually(timeout: 10) { Processes.matching(scene).isEmpty }, "Blender outlived its killed worker")
         try farm.startWorker(name: "rescuer")
 
         #expect(await waitForStatus(farm, job: job, ["completed", "failed"]))
