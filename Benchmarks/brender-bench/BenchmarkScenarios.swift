@@ -8,7 +8,7 @@ import Foundation
 
 /// The benchmark scenarios, each returning its figures.
 enum BenchmarkScenarios {
-    static let names = ["dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client"]
+    static let names = ["dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "soak"]
 
     /// Runs one scenario at `scale` (1 = the sizes the targets are stated for).
     static func run(_ name: String, scale: Double, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
@@ -35,6 +35,10 @@ enum BenchmarkScenarios {
             return try await FarmScenarios.restart(clients: size(10_000, atLeast: 20), tasks: size(1_000_000, atLeast: 1000), log: log)
         case "scheduler":
             return try await FarmScenarios.scheduler(jobs: size(10_000, atLeast: 50), clients: size(1_000, atLeast: 10), log: log)
+        case "soak":
+            // A long run: 1,000,000 zero-work tasks through 100 workers; RSS and WAL at both ends.
+            return try await DispatchScenarios.throughput(
+                workers: max(2, Int(100 * scale.squareRoot())), tasks: size(1_000_000, atLeast: 1000), log: log)
         case "client":
             return try await DispatchScenarios.clientCost(requests: size(2_000, atLeast: 50), log: log)
         default:

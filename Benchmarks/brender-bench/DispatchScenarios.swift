@@ -60,6 +60,10 @@ enum DispatchScenarios {
         let ready = Counter()
         let cpuBefore = ProcessUsage(pid: farm.server!.pid)?.cpuSeconds ?? 0
         var elapsed = 0.0
+        var startRSS = 0
+        var startWAL = 0
+        let wal = farm.dataDirectory.appendingPathComponent("brender.sqlite-wal").path
+        func walBytes() -> Int { ((try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? Int) ?? 0 }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask {
@@ -82,6 +86,8 @@ enum DispatchScenarios {
             try await Task.sleep(for: .milliseconds(300))  // every worker is in its long poll
             let start = monotonicSeconds()
             _ = try await farm.submit(commandJob(frames: tasks))
+            startRSS = ProcessUsage(pid: farm.server!.pid)?.rssBytes ?? 0
+            startWAL = walBytes()
             while completed.current < tasks { try await Task.sleep(for: .milliseconds(2)) }
             elapsed = monotonicSeconds() - start
             try await group.waitForAll()
@@ -89,12 +95,15 @@ enum DispatchScenarios {
         let usage = ProcessUsage(pid: farm.server!.pid)
         let cpu = (usage?.cpuSeconds ?? 0) - cpuBefore
         let rate = Double(tasks) / elapsed
+        let endWAL = walBytes()
         log(
-            "\(workers) workers drained \(tasks) tasks in \(formatDuration(elapsed)): \(Int(rate)) tasks/s; server \(String(format: "%.2f", cpu)) CPU s (\(formatDuration(cpu / Double(tasks))) a task), peak RSS \(formatBytes(usage?.peakRSSBytes ?? 0))"
+            "\(workers) workers drained \(tasks) tasks in \(formatDuration(elapsed)): \(Int(rate)) tasks/s; server \(String(format: "%.2f", cpu)) CPU s (\(formatDuration(cpu / Double(tasks))) a task), peak RSS \(formatBytes(usage?.peakRSSBytes ?? 0)); RSS \(formatBytes(startRSS)) after the submit, \(formatBytes(usage?.rssBytes ?? 0)) at the end; WAL \(formatBytes(startWAL)) after the submit, \(formatBytes(endWAL)) at the end"
         )
         return [
             "workers": .int(Int64(workers)), "tasks": .int(Int64(tasks)), "seconds": .double(elapsed), "tasks_per_second": .double(rate),
             "server_cpu_seconds": .double(cpu), "server_peak_rss_bytes": .int(Int64(usage?.peakRSSBytes ?? 0)),
+            "server_rss_after_submit_bytes": .int(Int64(startRSS)), "server_rss_end_bytes": .int(Int64(usage?.rssBytes ?? 0)),
+            "wal_after_submit_bytes": .int(Int64(startWAL)), "wal_end_bytes": .int(Int64(endWAL)),
         ]
     }
 

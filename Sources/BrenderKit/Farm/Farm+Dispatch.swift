@@ -131,6 +131,8 @@ extension Farm {
         runtime.replace(at: index, with: task)
         if runtime.queuedCount == 0 { dispatchOrder.remove(runtime.dispatchKey) }
         clients[client.id] = busy
+        // A new lease has no log yet: known without asking the disk on every update.
+        logAttempts[task.id] = LogAttempt(lease: task.lease, stored: 0, hasHead: false)
         logger.debug("task started", metadata: ["job": "\(job.id)", "task": "\(task.id)", "client": "\(client.id)"])
         return TaskStart(
             runtime: runtime, index: index, previousTask: previousTask, previousJob: previousJob, previousClient: client,
@@ -330,6 +332,7 @@ extension Farm {
         dispatchOrder.remove(oldKey)
         if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
         freeClient(task.clientID, taskID: task.id)
+        if task.status != .queued { logAttempts[task.id] = nil }
         switch outcome {
         case .completed:
             logger.debug("task completed", metadata: ["job": "\(job.id)", "task": "\(task.id)"])

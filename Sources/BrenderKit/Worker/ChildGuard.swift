@@ -68,21 +68,12 @@ public enum ChildGuard {
 
     /// Starts argv in this process group with default signal handling; returns its pid or -errno.
     private static func spawn(_ argv: [String]) -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, cArguments[0]!, nil, &attributes, cArguments, environ)
+        let result = SpawnAttributes.clean(newProcessGroup: false) { attributes in
+            posix_spawnp(&pid, cArguments[0]!, nil, &attributes, cArguments, environ)
+        }
         return result == 0 ? pid : -result
     }
 

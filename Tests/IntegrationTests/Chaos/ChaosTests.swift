@@ -184,7 +184,7 @@ import Testing
         // ends, printing more than the full disk can take.
         try await Task.sleep(for: .seconds(2.5))
         fill()
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         try await Task.sleep(for: .seconds(2))
         // The task's report could not be stored: it is still active, and the worker keeps it.
         let taskID = try await client.send(APIRequest(item: "task", action: "read", filters: ["job": .int(job)])).items[0]["id"]!.intValue!
