@@ -83,7 +83,7 @@ extension Farm {
             clients[client.id] = nil
             clientIDsByName[client.name] = nil
             clientIDsByKey[client.key] = nil
-            waiters.remove(client.id)?.continuation.resume(returning: nil)
+            endWait(clientID: client.id)
             logger.info("client deleted", metadata: ["client": "\(client.id)", "name": "\(client.name)"])
         }
         return APIResponse(items: matches.map(\.json))

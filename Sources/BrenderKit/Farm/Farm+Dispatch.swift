@@ -25,7 +25,8 @@ extension Farm {
         }
     }
 
-    private func endWait(clientID: Int64, token: UInt64) {
+    /// Ends a worker's long poll with no task: the one set with `token`, or whichever it has.
+    func endWait(clientID: Int64, token: UInt64? = nil) {
         waiters.remove(clientID, token: token)?.continuation.resume(returning: nil)
     }
 
@@ -152,11 +153,19 @@ extension Farm {
 
     private func undo(_ start: TaskStart) {
         let runtime = start.runtime
-        dispatchOrder.remove(runtime.dispatchKey)
-        runtime.replace(at: start.index, with: start.previousTask)
-        runtime.job = start.previousJob
-        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+        reindex(runtime) {
+            runtime.replace(at: start.index, with: start.previousTask)
+            runtime.job = start.previousJob
+        }
         clients[start.previousClient.id] = start.previousClient
+    }
+
+    /// Changes a job's tasks or record and keeps its place in the dispatch order right: out of
+    /// the order under its old key, back in under its new one while it has tasks to hand out.
+    func reindex(_ runtime: JobRuntime, _ change: () -> Void) {
+        dispatchOrder.remove(runtime.dispatchKey)
+        change()
+        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
     }
 
     /// Progress, log and outcome of a task from the worker running it.
@@ -180,7 +189,8 @@ extension Farm {
         let chunk = task.chunk
         let verified = Int32(min(chunk.count, Set(update.framesDone).filter { chunk.contains($0) }.count))
         // A final state counts only once the attempt's whole log is stored.
-        guard update.state != .running, log.whole else {
+        switch (update.state, log.whole) {
+        case (.running, _), (_, false):
             if verified != task.framesDone {
                 var progressed = task
                 progressed.framesDone = verified
@@ -188,11 +198,7 @@ extension Farm {
                 runtime.replace(at: index, with: progressed)
             }
             return .init(accepted: true, stop: false, logOffset: log.stored)
-        }
-        switch update.state {
-        case .running:
-            preconditionFailure("handled above")
-        case .completed:
+        case (.completed, true):
             guard verified == task.chunk.count else {
                 try finishAttempt(
                     runtime, index: index, outcome: .failed,
@@ -200,9 +206,9 @@ extension Farm {
                 return try await withNext(update, logOffset: log.stored)
             }
             try finishAttempt(runtime, index: index, outcome: .completed, framesDone: verified)
-        case .failed:
+        case (.failed, true):
             try finishAttempt(runtime, index: index, outcome: .failed, error: update.error ?? "the task failed", framesDone: verified)
-        case .released:
+        case (.released, true):
             try finishAttempt(
                 runtime, index: index, outcome: .released,
                 error: "attempt \(task.lease) was handed back by its worker (\(update.error ?? "no reason given"))")
@@ -231,11 +237,10 @@ extension Farm {
             try store.updateTask(reclaimed)
             if let changedJob { try store.updateJob(changedJob) }
         }
-        let oldKey = runtime.dispatchKey
-        runtime.replace(at: index, with: reclaimed)
-        runtime.job = job
-        dispatchOrder.remove(oldKey)
-        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+        reindex(runtime) {
+            runtime.replace(at: index, with: reclaimed)
+            runtime.job = job
+        }
         clients[task.clientID]!.currentTask = (job.id, task.id)
         clients[task.clientID]!.activity = .busy
         logger.info(
@@ -326,11 +331,10 @@ extension Farm {
             try store.updateTask(changedTask)
             if jobChanged { try store.updateJob(changedJob) }
         }
-        let oldKey = runtime.dispatchKey
-        runtime.replace(at: index, with: task)
-        runtime.job = job
-        dispatchOrder.remove(oldKey)
-        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+        reindex(runtime) {
+            runtime.replace(at: index, with: task)
+            runtime.job = job
+        }
         freeClient(task.clientID, taskID: task.id)
         if task.status != .queued { logAttempts[task.id] = nil }
         switch outcome {

@@ -16,18 +16,8 @@ extension Farm {
             guard let runtime = jobs[jobID], runtime.count(.active) > 0 else { continue }
             for index in runtime.tasks.indices where runtime.tasks[index].status == .active {
                 let task = runtime.tasks[index]
-                let client = clients[task.clientID]
-                let problem: String? =
-                    client == nil
-                    ? "its client \(task.clientID) does not exist"
-                    : client!.connection == .offline
-                        ? "its client \(client!.name) is offline"
-                        : client!.currentTask?.taskID != task.id ? "its client \(client!.name) does not run it" : nil
-                guard let problem else { continue }
+                guard let problem = problem(with: task) else { continue }
                 do {
-                    if client?.currentTask == nil, client != nil {
-                        clients[task.clientID]!.currentTask = (jobID, task.id)  // so the release frees it
-                    }
                     try finishAttempt(
                         runtime, index: index, outcome: .released,
                         error: "attempt \(task.lease) was requeued: the server found it active, but \(problem)")
@@ -50,5 +40,13 @@ extension Farm {
         }
         if !repairs.isEmpty { dispatchToWaiters() }
         return repairs
+    }
+
+    /// What is wrong with an active task's client, if anything.
+    private func problem(with task: RenderTask) -> String? {
+        guard let client = clients[task.clientID] else { return "its client \(task.clientID) does not exist" }
+        if client.connection == .offline { return "its client \(client.name) is offline" }
+        if client.currentTask?.taskID != task.id { return "its client \(client.name) does not run it" }
+        return nil
     }
 }

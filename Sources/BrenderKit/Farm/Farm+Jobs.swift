@@ -147,15 +147,12 @@ extension Farm {
             for task in taskRows { try store.updateTask(task) }
         }
         for (runtime, job, taskChanges) in changedJobs {
-            let oldKey = runtime.dispatchKey
-            runtime.job = job
-            for (index, task) in taskChanges {
-                let wasActive = runtime.tasks[index].status == .active
-                runtime.replace(at: index, with: task)
-                if wasActive { freeClient(task.clientID, taskID: task.id) }
+            let stopped = taskChanges.filter { runtime.tasks[$0.key].status == .active }.map(\.value)
+            reindex(runtime) {
+                runtime.job = job
+                for (index, task) in taskChanges { runtime.replace(at: index, with: task) }
             }
-            dispatchOrder.remove(oldKey)
-            if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+            for task in stopped { freeClient(task.clientID, taskID: task.id) }
             logger.info("job updated", metadata: ["job": "\(job.id)", "status": "\(job.status.rawValue)", "priority": "\(job.priority)"])
         }
         dispatchToWaiters()
@@ -271,9 +268,7 @@ extension Farm {
         }
         for job in jobChanges.values {
             guard let runtime = jobs[job.id] else { continue }
-            dispatchOrder.remove(runtime.dispatchKey)
-            runtime.job = job
-            if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
+            reindex(runtime) { runtime.job = job }
         }
         if !changes.isEmpty {
             logger.info("tasks requeued", metadata: ["count": "\(changes.count)"])

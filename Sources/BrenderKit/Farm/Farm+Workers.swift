@@ -69,7 +69,7 @@ extension Farm {
         clients[id] = updated
         clientIDsByKey[previous.key] = nil
         clientIDsByKey[updated.key] = id
-        waiters.remove(id)?.continuation.resume(returning: nil)
+        endWait(clientID: id)
         if takeover && !previous.key.isEmpty {
             logger.warning(
                 "client taken over by another worker process",
@@ -103,15 +103,16 @@ extension Farm {
                 field: "key")
         }
         client.lastSeen = now()
-        if client.connection == .offline {
+        let cameBack = client.connection == .offline
+        if cameBack {
             client.connection = .online
             let updated = client
             try writeThrough { try store.updateClient(updated) }
-            clients[client.id] = client
+        }
+        clients[client.id] = client
+        if cameBack {
             logger.info("client online", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "heard from again"])
             dispatchToWaiters()
-        } else {
-            clients[client.id] = client
         }
         return client
     }
@@ -134,7 +135,7 @@ extension Farm {
         let offline = updated
         try writeThrough { try store.updateClient(offline) }
         clients[client.id] = offline
-        waiters.remove(client.id)?.continuation.resume(returning: nil)
+        endWait(clientID: client.id)
         logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "signed off"])
     }
 
@@ -181,7 +182,7 @@ extension Farm {
         }
         for client in timedOut {
             clients[client.id] = client
-            waiters.remove(client.id)?.continuation.resume(returning: nil)
+            endWait(clientID: client.id)
             logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "no heartbeat"])
         }
         return timedOut.map(\.id)

@@ -50,10 +50,9 @@ public struct TaskLogStore: Sendable {
 
     /// Writes an attempt's head, whole or not at all (a temporary file renamed into place).
     public func writeHead(_ text: String, jobID: Int64, taskID: Int64, lease: Int32) throws(StorageError) {
-        try makeJobDirectory(jobID)
         let path = headPath(jobID: jobID, taskID: taskID, lease: lease)
         let temporary = path + ".tmp"
-        try TaskLogStore.write(Array(text.utf8), to: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try write(Array(text.utf8), to: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, jobID: jobID)
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
@@ -65,8 +64,7 @@ public struct TaskLogStore: Sendable {
     /// ``storedBytes(jobID:taskID:lease:)`` says how much.
     public func append(_ bytes: ArraySlice<UInt8>, jobID: Int64, taskID: Int64, lease: Int32) throws(StorageError) {
         guard !bytes.isEmpty else { return }
-        try makeJobDirectory(jobID)
-        try TaskLogStore.write(Array(bytes), to: bodyPath(jobID: jobID, taskID: taskID, lease: lease), flags: O_WRONLY | O_CREAT | O_APPEND)
+        try write(Array(bytes), to: bodyPath(jobID: jobID, taskID: taskID, lease: lease), flags: O_WRONLY | O_CREAT | O_APPEND, jobID: jobID)
     }
 
     /// Reads up to `limit` bytes of a task's whole log from `offset`, over attempts 1 to `lease`.
@@ -109,31 +107,18 @@ public struct TaskLogStore: Sendable {
         return (try? FileManager.default.removeItem(atPath: path)) != nil
     }
 
-    private func makeJobDirectory(_ jobID: Int64) throws(StorageError) {
-        let path = jobDirectory(jobID)
-        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
-        if errno == ENOENT {
+    /// Opens `path` (making the job's folder when it is missing) and writes all of `bytes`.
+    private func write(_ bytes: [UInt8], to path: String, flags: Int32, jobID: Int64) throws(StorageError) {
+        var descriptor = open(path, flags | O_CLOEXEC, 0o644)
+        if descriptor < 0 && errno == ENOENT {
+            let folder = jobDirectory(jobID)
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-                return
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                throw StorageError(path: path, errno: (error as NSError).code == NSFileWriteOutOfSpaceError ? ENOSPC : EIO)
+                throw StorageError(path: folder, errno: (error as NSError).code == NSFileWriteOutOfSpaceError ? ENOSPC : EIO)
             }
+            descriptor = open(path, flags | O_CLOEXEC, 0o644)
         }
-        throw StorageError(path: path, errno: errno)
-    }
-
-    /// A file's size, or nil when it does not exist.
-    static func size(_ path: String) -> Int? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        let end = lseek(descriptor, 0, SEEK_END)
-        return end < 0 ? nil : Int(end)
-    }
-
-    private static func write(_ bytes: [UInt8], to path: String, flags: Int32) throws(StorageError) {
-        let descriptor = open(path, flags | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw StorageError(path: path, errno: errno) }
         defer { close(descriptor) }
         var written = 0
@@ -148,6 +133,16 @@ public struct TaskLogStore: Sendable {
             written += result
         }
     }
+
+    /// A file's size, or nil when it does not exist.
+    static func size(_ path: String) -> Int? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        let end = lseek(descriptor, 0, SEEK_END)
+        return end < 0 ? nil : Int(end)
+    }
+
 }
 
 /// A file the server could not write.

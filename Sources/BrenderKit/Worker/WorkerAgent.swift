@@ -52,7 +52,7 @@ public actor WorkerAgent {
     private var heartbeatInterval: Double = 5
     private var serverReachable = true
     /// Set when this worker must stop: another process holds its name.
-    private var fatalError: String?
+    private var mustStopBecause: String?
 
     /// Takes the state directory (refused when another worker holds it) and stops whatever
     /// process groups a killed earlier run of this worker left behind.
@@ -82,7 +82,7 @@ public actor WorkerAgent {
             await group.next()
             group.cancelAll()
         }
-        return fatalError
+        return mustStopBecause
     }
 
     /// Registers, then sends heartbeats; registers again when the server forgets the worker.
@@ -108,7 +108,7 @@ public actor WorkerAgent {
                 }
                 if error.status == 409 {
                     if clientID == nil {
-                        fatalError = "the server refused this worker: \(error)"
+                        mustStopBecause = "the server refused this worker: \(error)"
                         return
                     }
                     logger.warning("\(error); registering again")
