@@ -7,6 +7,9 @@ missing=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
 command -v blender >/dev/null 2>&1 || missing+=(blender)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# The chaos suite's real network partition: a network namespace and packets dropped in it.
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+[ -x /usr/sbin/iptables ] || missing+=(iptables)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -5,7 +5,7 @@ import Foundation
     import Glibc
 #endif
 
-/// A real `brender server` process on 127.0.0.1 with an OS-chosen port and a temporary data
+/// A real `brender server` process on 127.0.0.1 (or another local address) with an OS-chosen port and a temporary data
 /// directory, plus helpers to start workers and run commands against it.
 public final class TestFarm: @unchecked Sendable {
     /// The built `brender` executable.
@@ -19,7 +19,9 @@ public final class TestFarm: @unchecked Sendable {
     private var serverArguments: [String] = []
     private var logCounter = 0
 
-    public var serverURL: String { "http://127.0.0.1:\(port)" }
+    /// The address the server listens on.
+    public private(set) var host = "127.0.0.1"
+    public var serverURL: String { "http://\(host):\(port)" }
 
     /// Creates the directories; call ``startServer(_:)`` next.
     public init(binary: String = TestFarm.locateBinary()) throws {
@@ -36,16 +38,17 @@ public final class TestFarm: @unchecked Sendable {
     }
 
     /// Starts the server and waits until it listens. Extra arguments go to `brender server`.
-    public func startServer(_ extraArguments: [String] = [], port requestedPort: Int = 0) throws {
+    public func startServer(_ extraArguments: [String] = [], port requestedPort: Int = 0, host: String = "127.0.0.1") throws {
         serverArguments = extraArguments
+        self.host = host
         let server = try ChildProcess(
-            binary, ["server", "--listen", "127.0.0.1:\(requestedPort)", "--data", dataDirectory.path] + extraArguments,
+            binary, ["server", "--listen", "\(host):\(requestedPort)", "--data", dataDirectory.path] + extraArguments,
             logDirectory: directory, name: nextLogName("server"))
         self.server = server
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let output = server.standardOutput
-            if let range = output.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            if let range = output.range(of: #"listening on http://[0-9.]+:(\d+)"#, options: .regularExpression) {
                 let line = output[range]
                 port = Int(line.split(separator: ":").last!)!
                 return
@@ -60,7 +63,7 @@ public final class TestFarm: @unchecked Sendable {
 
     /// Starts the server again on the same port and data directory (after a stop or a kill).
     public func restartServer() throws {
-        try startServer(serverArguments, port: port)
+        try startServer(serverArguments, port: port, host: host)
     }
 
     /// The state directory a worker of this farm named `name` uses (unless told otherwise).

@@ -204,4 +204,107 @@ import Testing
         _ = try await client.send(APIRequest(item: "job", action: "delete", filters: ["id": .int(job)]))
         print("disk full: 507 while full, task report kept by the worker and stored once space returned")
     }
+
+    /// Whether this machine can make a network namespace and drop packets in it.
+    static let canPartition =
+        getuid() == 0 && ["/usr/sbin/ip", "/usr/sbin/iptables"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: canPartition, "needs root, ip and iptables (.ci/run installs iptables)"))
+    func workersCutOffByARealPartitionTakeWorkAgainAtOnceWhenItHeals() async throws {
+        let farm = try TestFarm()
+        let host = try TestHost(directory: farm.directory)
+        try farm.startServer(["--worker-timeout", "2"], host: host.hostAddress)
+        var workers: [ChildProcess] = []  // held: a dropped ChildProcess is killed
+        for name in ["p1", "p2"] {
+            workers.append(
+                try host.start(
+                    farm.binary, ["worker", "--server", farm.serverURL, "--name", name, "--state-dir", farm.stateDirectory(of: name).path],
+                    logDirectory: farm.directory, name: "worker-\(name)"))
+        }
+        #expect(await eventually { try await farm.clients().values.filter { $0["connection"] == "online" }.count == 2 })
+        let runs = farm.directory.appendingPathComponent("runs.txt").path
+        let frames = 60
+        let job = try await farm.submit(countingJob(frames: frames, runs: runs, sleep: "0.3"))
+        #expect(await eventually { (try await farm.job(job)?["tasks_completed"]?.intValue ?? 0) >= 4 })
+
+        try host.partition()
+        // Cut off for longer than the worker timeout: the server gives up on both.
+        #expect(
+            await eventually(timeout: 20) { try await farm.clients().values.allSatisfy { $0["connection"] == "offline" } },
+            "the server did not mark the cut-off workers offline")
+        try await Task.sleep(for: .seconds(1))
+        let queuedDuringPartition = try await farm.job(job)?["tasks_queued"]?.intValue ?? 0
+        try host.heal()
+        let healed = Date()
+        // Back online and busy again: both workers hold a task while work is queued.
+        let busy = await eventually(timeout: 40, interval: 0.02) {
+            let clients = try await farm.clients().values
+            let finished = try await farm.job(job)?["status"] == "completed"
+            return finished || clients.allSatisfy { $0["connection"] == "online" && $0["activity"] == "busy" }
+        }
+        let takeUp = Date().timeIntervalSince(healed)
+        #expect(busy, "the workers did not take work again after the partition healed")
+        #expect(takeUp < 10, "the workers idled \(takeUp) s after the heal (the long poll is 20 s)")
+        #expect(await eventually(timeout: 120, interval: 0.2) { try await farm.job(job)?["status"] == "completed" })
+        try await expectEveryFrameOnce(farm, job: job, frames: frames)
+        let counts = repeatedFrames(runs)
+        #expect(workers.allSatisfy { !$0.hasExited }, "a worker stopped")
+        print(
+            "partition: 2 workers cut off for longer than the 2 s worker timeout (\(queuedDuringPartition) tasks queued); busy again \(String(format: "%.2f", takeUp)) s after the heal; \(counts.repeated) frames executed more than once"
+        )
+    }
+}
+
+/// A network namespace of the test's own, joined to this machine by a veth pair, where
+/// processes run as on another host; `partition()` drops every packet in and out of it.
+final class TestHost {
+    let namespace: String
+    let hostInterface: String
+    let hostAddress: String
+    let guestAddress: String
+    let directory: URL
+
+    init(directory: URL) throws {
+        let tag = String(UInt32.random(in: 0x1000...0xFFFF), radix: 16)
+        let subnet = Int.random(in: 1...250)
+        namespace = "brender-\(tag)"
+        hostInterface = "br\(tag)h"
+        hostAddress = "10.213.\(subnet).1"
+        guestAddress = "10.213.\(subnet).2"
+        self.directory = directory
+        try ip(["netns", "add", namespace])
+        try ip(["link", "add", hostInterface, "type", "veth", "peer", "name", "br\(tag)g"])
+        try ip(["link", "set", "br\(tag)g", "netns", namespace])
+        try ip(["addr", "add", "\(hostAddress)/30", "dev", hostInterface])
+        try ip(["link", "set", hostInterface, "up"])
+        try ip(["netns", "exec", namespace, "ip", "addr", "add", "\(guestAddress)/30", "dev", "br\(tag)g"])
+        try ip(["netns", "exec", namespace, "ip", "link", "set", "br\(tag)g", "up"])
+        try ip(["netns", "exec", namespace, "ip", "link", "set", "lo", "up"])
+    }
+
+    deinit {
+        try? ip(["netns", "del", namespace])
+        try? ip(["link", "del", hostInterface])
+    }
+
+    /// Starts a process inside the namespace.
+    func start(_ executable: String, _ arguments: [String], logDirectory: URL, name: String) throws -> ChildProcess {
+        try ChildProcess("/usr/sbin/ip", ["netns", "exec", namespace, executable] + arguments, logDirectory: logDirectory, name: name)
+    }
+
+    /// Drops every packet in and out of the namespace.
+    func partition() throws {
+        try ip(["netns", "exec", namespace, "iptables", "-A", "INPUT", "-j", "DROP"])
+        try ip(["netns", "exec", namespace, "iptables", "-A", "OUTPUT", "-j", "DROP"])
+    }
+
+    /// Lets packets through again.
+    func heal() throws {
+        try ip(["netns", "exec", namespace, "iptables", "-F"])
+    }
+
+    private func ip(_ arguments: [String]) throws {
+        let result = try ChildProcess.run("/usr/sbin/ip", arguments, logDirectory: directory, name: "ip", timeout: 10)
+        guard result.status == 0 else { throw TestFarmError.serverFailed("ip \(arguments.joined(separator: " ")): \(result.stderr)") }
+    }
 }
