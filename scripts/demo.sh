@@ -34,7 +34,7 @@ done
 export BRENDER_SERVER=$(grep -o 'http://[0-9.]*:[0-9]*' "$demo/server.out")
 echo "server: $BRENDER_SERVER (data and logs in $demo)"
 
-"$brender" worker --name "$(hostname -s 2>/dev/null || echo demo)-worker" 2>"$demo/worker.log" &
+"$brender" worker --name "$(hostname -s 2>/dev/null || echo demo)-worker" --state-dir "$demo/worker" 2>"$demo/worker.log" &
 worker=$!
 "$brender" client list
 
