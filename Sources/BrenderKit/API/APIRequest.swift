@@ -5,7 +5,8 @@ import Foundation
 /// `filters` select records (read, update, delete): every key must match, and an array value
 /// matches any of its elements. `values` carry what to set (create, update). Optional members:
 /// `all` (allow an update or delete with no filters), `force` (allow deleting what is in use,
-/// such as an online client), `limit` and `offset` (paging of a read).
+/// such as an online client), `now` (an update takes effect on running work at once: a disabled
+/// client's task is stopped and requeued), `limit` and `offset` (paging of a read).
 public struct APIRequest: Sendable, Equatable {
     public var item: String
     public var action: String
@@ -15,6 +16,8 @@ public struct APIRequest: Sendable, Equatable {
     public var all: Bool
     /// Allows a delete of records that are in use (an online client, an active job).
     public var force: Bool
+    /// Makes an update stop work in progress instead of letting it finish.
+    public var now: Bool
     /// Return at most this many items (reads).
     public var limit: Int?
     /// Skip this many matching items before returning any (reads).
@@ -22,8 +25,9 @@ public struct APIRequest: Sendable, Equatable {
 
     public init(
         item: String, action: String, filters: [String: JSONValue] = [:], values: [String: JSONValue] = [:],
-        all: Bool = false, force: Bool = false, limit: Int? = nil, offset: Int = 0
+        all: Bool = false, force: Bool = false, now: Bool = false, limit: Int? = nil, offset: Int = 0
     ) {
+        self.now = now
         self.item = item
         self.action = action
         self.filters = filters
@@ -35,7 +39,7 @@ public struct APIRequest: Sendable, Equatable {
     }
 
     /// The members a request may have; any other is refused so typos do not go unnoticed.
-    static let knownMembers = ["item", "action", "filters", "values", "all", "force", "limit", "offset"]
+    static let knownMembers = ["item", "action", "filters", "values", "all", "force", "now", "limit", "offset"]
 
     /// Decodes and checks the envelope of a request body. Item- and field-level checks happen
     /// against the item's ``ItemSchema``.
@@ -66,6 +70,7 @@ public struct APIRequest: Sendable, Equatable {
         values = try Self.optionalObject("values", in: object)
         all = try Self.optionalBool("all", in: object)
         force = try Self.optionalBool("force", in: object)
+        now = try Self.optionalBool("now", in: object)
         limit = try Self.optionalCount("limit", in: object, minimum: 1)
         offset = try Self.optionalCount("offset", in: object, minimum: 0) ?? 0
     }
@@ -77,6 +82,7 @@ public struct APIRequest: Sendable, Equatable {
         if !values.isEmpty { object["values"] = .object(values) }
         if all { object["all"] = true }
         if force { object["force"] = true }
+        if now { object["now"] = true }
         if let limit { object["limit"] = .int(Int64(limit)) }
         if offset > 0 { object["offset"] = .int(Int64(offset)) }
         return .object(object)

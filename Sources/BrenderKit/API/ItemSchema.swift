@@ -16,6 +16,8 @@ public enum FieldType: Sendable, Equatable {
     case timestamp
     /// true or false.
     case boolean
+    /// A list of ids (numbers from 1); as a filter, a list matches records that hold the id.
+    case ids
 
     var summary: String {
         switch self {
@@ -26,6 +28,7 @@ public enum FieldType: Sendable, Equatable {
         case .tags: "a list of at most \(FieldType.maxTags) tags (names of letters, digits, '.', '_' or '-')"
         case .timestamp: "a timestamp"
         case .boolean: "true or false"
+        case .ids: "a list of ids (numbers from 1)"
         }
     }
 
@@ -141,7 +144,7 @@ public struct ItemSchema: Sendable {
             for candidate in candidates {
                 accepted.append(try scalar(candidate, for: spec, path: path, tagsAsSingle: true))
             }
-            clauses.append(.init(field: name, accepted: accepted, isTags: spec.type == .tags))
+            clauses.append(.init(field: name, accepted: accepted, isTags: spec.type == .tags || spec.type == .ids))
         }
         return FilterSet(clauses: clauses)
     }
@@ -179,6 +182,15 @@ public struct ItemSchema: Sendable {
             }
             return .array(tags.sorted().map(JSONValue.string))
         }
+        if spec.type == .ids {
+            let list = raw.arrayValue ?? [raw]
+            var ids: [Int64] = []
+            for element in list {
+                guard case .int(let id) = try scalar(element, for: spec, path: path, tagsAsSingle: true) else { continue }
+                if !ids.contains(id) { ids.append(id) }
+            }
+            return .array(ids.sorted().map(JSONValue.int))
+        }
         return try scalar(raw, for: spec, path: path, tagsAsSingle: false)
     }
 
@@ -210,6 +222,9 @@ public struct ItemSchema: Sendable {
         case .boolean:
             guard let bool = raw.boolValue else { throw refuse() }
             return .bool(bool)
+        case .ids:
+            guard let id = raw.intValue, id >= 1 else { throw refuse() }
+            return .int(id)
         }
     }
 
@@ -221,13 +236,13 @@ public struct ItemSchema: Sendable {
         let parts = text.split(separator: ",", omittingEmptySubsequences: true).map { String($0) }
         func typed(_ part: String) -> JSONValue {
             switch type {
-            case .integer?: return Int64(part).map(JSONValue.int) ?? .string(part)
+            case .integer?, .ids?: return Int64(part).map(JSONValue.int) ?? .string(part)
             case .boolean?: return part == "true" ? true : part == "false" ? false : .string(part)
             default: return .string(part)
             }
         }
-        if type == .tags && !forFilter { return .array(parts.map(typed)) }
-        if parts.count > 1 && (forFilter || type == .tags) { return .array(parts.map(typed)) }
+        if (type == .tags || type == .ids) && !forFilter { return .array(parts.map(typed)) }
+        if parts.count > 1 && (forFilter || type == .tags || type == .ids) { return .array(parts.map(typed)) }
         if case .text? = type { return .string(text) }
         return typed(text)
     }

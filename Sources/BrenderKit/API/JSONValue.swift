@@ -62,6 +62,13 @@ public enum JSONValue: Sendable, Equatable, Hashable {
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }
+
+    /// This object with one more member (unchanged when it is not an object).
+    public func adding(_ key: String, _ value: JSONValue) -> JSONValue {
+        guard var object = objectValue else { return self }
+        object[key] = value
+        return .object(object)
+    }
 }
 
 extension JSONValue {

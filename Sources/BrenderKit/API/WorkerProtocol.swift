@@ -66,6 +66,10 @@ public enum WorkerProtocol {
         public var pid: Int32
         /// False when the name is the host's default: then a name in use gets a suffix instead of a refusal.
         public var nameGiven: Bool
+        /// The worker's time zone identifier, for its client's working hours.
+        public var timeZone: String = ""
+        /// What the worker can do besides rendering (`ffmpeg`).
+        public var capabilities: [String] = []
 
         public init(
             name: String, hostname: String, platform: String, tags: [String]?, version: String, key: String, pid: Int32 = 0,
@@ -91,12 +95,15 @@ public enum WorkerProtocol {
                 version: try fields.string("version", maxBytes: Limits.versionBytes), key: try WorkerKey.read(fields),
                 pid: Int32(try fields.optionalInt("pid", in: Limits.pid) ?? 0),
                 nameGiven: try fields.object["name_given"].map { _ throws(APIError) in try fields.bool("name_given") } ?? true)
+            timeZone = try fields.optionalString("time_zone", maxBytes: Limits.platformBytes) ?? ""
+            capabilities = try fields.optionalStrings("capabilities", maxCount: Limits.tags, maxBytes: Limits.tagBytes) ?? []
         }
 
         public var json: JSONValue {
             var object: [String: JSONValue] = [
                 "name": .string(name), "hostname": .string(hostname), "platform": .string(platform), "version": .string(version),
-                "key": .string(key), "pid": .int(Int64(pid)), "name_given": .bool(nameGiven),
+                "key": .string(key), "pid": .int(Int64(pid)), "name_given": .bool(nameGiven), "time_zone": .string(timeZone),
+                "capabilities": .array(capabilities.map(JSONValue.string)),
             ]
             if let tags { object["tags"] = .array(tags.map(JSONValue.string)) }
             return .object(object)
@@ -218,6 +225,12 @@ public enum WorkerProtocol {
         public var format: String
         public var scene: String?
         public var argv: [String]
+        /// What the task does: render its frames, or encode the job's frames into `video`.
+        public var role: RenderTask.Role
+        /// The job's whole frame spec (a video task encodes all of its frames).
+        public var jobFrames: String
+        /// The video to make (video tasks).
+        public var video: VideoSpec?
 
         public init(job: Job, task: RenderTask) {
             taskID = task.id
@@ -233,6 +246,9 @@ public enum WorkerProtocol {
             format = job.format
             scene = job.scene
             argv = job.argv
+            role = task.role
+            jobFrames = job.frames
+            video = task.role == .video ? job.video : nil
         }
 
         public init(json: JSONValue) throws(APIError) {
@@ -254,6 +270,16 @@ public enum WorkerProtocol {
             format = try fields.string("format")
             scene = try fields.optionalString("scene")
             argv = try fields.optionalStrings("argv") ?? []
+            let role = try fields.optionalString("role") ?? "render"
+            guard let known = RenderTask.Role(rawValue: role) else {
+                throw APIError(.invalidValue, "unknown task role '\(role)'", field: "role")
+            }
+            self.role = known
+            jobFrames = try fields.optionalString("job_frames") ?? ""
+            video = fields.object["video"].flatMap(VideoSpec.init(json:))
+            if known == .video && video == nil {
+                throw APIError(.missingField, "a video task needs 'video' with its path", field: "video")
+            }
         }
 
         public var json: JSONValue {
@@ -264,6 +290,9 @@ public enum WorkerProtocol {
                 "format": .string(format), "argv": .array(argv.map(JSONValue.string)),
             ]
             if let scene { object["scene"] = .string(scene) }
+            object["role"] = .string(role.rawValue)
+            object["job_frames"] = .string(jobFrames)
+            if let video { object["video"] = video.json }
             return .object(object)
         }
 

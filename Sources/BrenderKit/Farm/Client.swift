@@ -28,6 +28,12 @@ public struct Client: Sendable {
     public var key: String = ""
     /// The process id of that worker, for messages to whoever is refused its name.
     public var pid: Int32 = 0
+    /// Hours in which the node belongs to its user and takes no new tasks.
+    public var schedule: WorkingHours?
+    /// The worker's time zone (an identifier such as Europe/Amsterdam), for its schedule.
+    public var timeZone: String = ""
+    /// What the node can do besides rendering, e.g. `ffmpeg` (video tasks).
+    public var capabilities: [String] = []
 
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
@@ -49,51 +55,6 @@ public struct Client: Sendable {
         self.lastSeen = lastSeen
     }
 
-    /// The `client` item of the API.
-    public static let schema = ItemSchema(
-        item: "client",
-        actions: ["read", "update", "delete"],
-        fields: [
-            FieldSpec("id", .integer(1...Int64.max), help: "The client's number, given by the server."),
-            FieldSpec("name", .name, updatable: true, help: "Unique name; defaults to the node's host name."),
-            FieldSpec("hostname", .text(maxLength: 255), help: "The node's host name."),
-            FieldSpec("platform", .text(maxLength: 64), help: "Operating system and architecture, e.g. linux-x86_64."),
-            FieldSpec("tags", .tags, updatable: true, help: "Labels that jobs can require."),
-            FieldSpec("status", .choice(Status.allCases.map(\.rawValue)), updatable: true, help: "enabled or disabled: may the node get work."),
-            FieldSpec("connection", .choice(Connection.allCases.map(\.rawValue)), help: "online or offline."),
-            FieldSpec("activity", .choice(Activity.allCases.map(\.rawValue)), help: "idle or busy."),
-            FieldSpec("version", .text(maxLength: 64), help: "The worker's brender version."),
-            FieldSpec("task", .integer(1...Int64.max), help: "The task the client runs, if any."),
-            FieldSpec("registered_at", .timestamp, filterable: false, help: "When the node first registered."),
-            FieldSpec("last_seen", .timestamp, filterable: false, help: "When the server last heard from the node."),
-        ]
-    )
-
-    /// A field's value as the API shows it, for filters and output.
-    public func value(of field: String) -> JSONValue {
-        switch field {
-        case "id": .int(id)
-        case "name": .string(name)
-        case "hostname": .string(hostname)
-        case "platform": .string(platform)
-        case "tags": .array(tags.map(JSONValue.string))
-        case "status": .string(status.rawValue)
-        case "connection": .string(connection.rawValue)
-        case "activity": .string(activity.rawValue)
-        case "version": .string(version)
-        case "task": currentTask.map { .int($0.taskID) } ?? .null
-        case "registered_at": .string(Timestamp.format(registeredAt))
-        case "last_seen": .string(Timestamp.format(lastSeen))
-        default: .null
-        }
-    }
-
-    /// The client as an API item.
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [:]
-        for field in Client.schema.fields { object[field.name] = value(of: field.name) }
-        return .object(object)
-    }
 }
 
 extension Client: Equatable {
@@ -102,6 +63,7 @@ extension Client: Equatable {
         lhs.id == rhs.id && lhs.name == rhs.name && lhs.hostname == rhs.hostname && lhs.platform == rhs.platform
             && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.activity == rhs.activity
             && lhs.version == rhs.version && lhs.registeredAt == rhs.registeredAt && lhs.lastSeen == rhs.lastSeen
-            && lhs.key == rhs.key && lhs.pid == rhs.pid
+            && lhs.key == rhs.key && lhs.pid == rhs.pid && lhs.schedule == rhs.schedule && lhs.timeZone == rhs.timeZone
+            && lhs.capabilities == rhs.capabilities
     }
 }

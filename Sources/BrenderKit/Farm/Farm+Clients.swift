@@ -13,7 +13,7 @@ extension Farm {
         case "update":
             try requireFiltersOrAll(filters, request)
             let values = try schema.updateValues(request.values)
-            return try updateClients(matchingClients(filters), values: values)
+            return try updateClients(matchingClients(filters), values: values, now: request.now)
         case "delete":
             try requireFiltersOrAll(filters, request)
             return try deleteClients(matchingClients(filters), force: request.force)
@@ -32,7 +32,9 @@ extension Farm {
         return clients.values.filter { client in filters.matches { client.value(of: $0) } }.sorted { $0.id < $1.id }
     }
 
-    private func updateClients(_ matches: [Client], values: [String: JSONValue]) throws(APIError) -> APIResponse {
+    /// Changes clients. A client disabled while it runs a task lets the task finish (the
+    /// answer says so), unless `now`: then the task is stopped and requeued.
+    private func updateClients(_ matches: [Client], values: [String: JSONValue], now stopNow: Bool) throws(APIError) -> APIResponse {
         if let newName = values["name"]?.stringValue {
             if matches.count > 1 {
                 throw APIError(.conflict, "cannot give \(matches.count) clients the same name '\(newName)'; filter one client", field: "values.name")
@@ -41,16 +43,29 @@ extension Farm {
                 throw APIError(.conflict, "the name '\(newName)' is taken by client \(holder)", field: "values.name")
             }
         }
+        var schedule: WorkingHours??
+        if let text = values["schedule"]?.stringValue {
+            do {
+                schedule = .some(text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try WorkingHours(parsing: text))
+            } catch {
+                throw error.apiError
+            }
+        }
         var changed: [Client] = []
         for var client in matches {
             let before = client
             if let status = values["status"]?.stringValue.flatMap(Client.Status.init(rawValue:)) { client.status = status }
             if let name = values["name"]?.stringValue { client.name = name }
             if let tags = values["tags"]?.arrayValue { client.tags = tags.compactMap(\.stringValue) }
+            if let schedule { client.schedule = schedule }
             if client != before { changed.append(client) }
         }
+        if values["tags"] != nil {
+            try refuseStrandingJobs(withClients: changed, removing: [])
+        }
+        let rows = changed
         try writeThrough {
-            for client in changed { try store.updateClient(client) }
+            for client in rows { try store.updateClient(client) }
         }
         for client in changed {
             let before = clients[client.id]!
@@ -58,13 +73,47 @@ extension Farm {
                 clientIDsByName[before.name] = nil
                 clientIDsByName[client.name] = client.id
             }
-            clients[client.id] = client
+            var updated = client
+            updated.currentTask = before.currentTask
+            updated.activity = before.activity
+            clients[client.id] = updated
             logger.info(
                 "client updated",
                 metadata: ["client": "\(client.id)", "name": "\(client.name)", "status": "\(client.status.rawValue)"])
         }
-        if changed.contains(where: { $0.status == .enabled }) { dispatchToWaiters() }
-        return APIResponse(items: changed.map(\.json), total: matches.count)
+        var items = changed.map { clients[$0.id]!.json }
+        if values["status"] == "disabled" {
+            for (offset, client) in changed.enumerated() {
+                guard let current = clients[client.id]?.currentTask else { continue }
+                if stopNow {
+                    try releaseLostTask(of: client.id, reason: "its client \(client.name) was disabled with --now")
+                    items[offset] = clients[client.id]!.json
+                    items[offset] = items[offset].adding("note", .string("task \(current.taskID) was stopped and requeued"))
+                } else {
+                    items[offset] = items[offset].adding(
+                        "note", .string("its running task \(current.taskID) finishes first; --now stops and requeues it"))
+                }
+            }
+        }
+        if changed.contains(where: { $0.status == .enabled }) || values["schedule"] != nil || values["tags"] != nil { dispatchToWaiters() }
+        return APIResponse(items: items, total: matches.count)
+    }
+
+    /// Refuses a change of clients (new tags, or deletions) after which some unfinished job
+    /// would have no client that could ever run it.
+    private func refuseStrandingJobs(withClients changed: [Client], removing removed: Set<Int64>) throws(APIError) {
+        var after = clients
+        for client in changed { after[client.id] = client }
+        for id in removed { after[id] = nil }
+        for jobID in jobIDs {
+            guard let runtime = jobs[jobID], !runtime.job.status.isFinished,
+                DispatchPolicy.whyNoClientCanRun(runtime, clients: clients.values) == nil,
+                let why = DispatchPolicy.whyNoClientCanRun(runtime, clients: after.values)
+            else { continue }
+            throw APIError(
+                .conflict, "after this change job \(jobID) would have no client to run it: \(why); cancel it first or keep a client for it",
+                field: removed.isEmpty ? "values.tags" : "filters")
+        }
     }
 
     private func deleteClients(_ matches: [Client], force: Bool) throws(APIError) -> APIResponse {
@@ -74,6 +123,9 @@ extension Farm {
                 .conflict,
                 "client \(online.id) (\(online.name)) is online\(count > 1 ? " (and \(count - 1) more)" : ""); stop its worker first or force the delete",
                 field: "filters")
+        }
+        if !matches.isEmpty && matches.count < clients.count {
+            try refuseStrandingJobs(withClients: [], removing: Set(matches.map(\.id)))
         }
         try writeThrough {
             for client in matches { try store.deleteClient(id: client.id) }

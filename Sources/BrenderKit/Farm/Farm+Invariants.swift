@@ -5,7 +5,9 @@ extension Farm {
     ///
     /// - an active task's client exists, is online, and runs that task (else the task goes back
     ///   to the queue);
-    /// - a busy client's task exists and is active on it (else the client is idle).
+    /// - a busy client's task exists and is active on it (else the client is idle);
+    /// - a waiting job waits only for jobs that may still complete (else it fails, saying why);
+    /// - a finished job has no queued or active task (else they are canceled).
     ///
     /// Run at start-up and periodically. Every repair is logged as a warning: it means a bug.
     /// - Returns: what was repaired, in words.
@@ -19,8 +21,7 @@ extension Farm {
                 guard let problem = problem(with: task) else { continue }
                 do {
                     try finishAttempt(
-                        runtime, index: index, outcome: .released,
-                        error: "attempt \(task.lease) was requeued: the server found it active, but \(problem)")
+                        runtime, index: index, .release(reason: "attempt \(task.lease) was requeued: the server found it active, but \(problem)"))
                     repairs.append("task \(task.id) was active but \(problem); requeued")
                 } catch {
                     repairs.append("task \(task.id) was active but \(problem); the requeue failed (\(error)), tried again later")
@@ -31,8 +32,33 @@ extension Farm {
             guard let current = clients[id]?.currentTask else { continue }
             let task = jobs[current.jobID].flatMap { runtime in runtime.index(of: current.taskID).map { runtime.tasks[$0] } }
             if task == nil || task!.status != .active || task!.clientID != id {
-                freeClient(id, taskID: current.taskID)
+                _ = try? change { batch throws(APIError) in freeClient(id, taskID: current.taskID, in: batch) }
                 repairs.append("client \(id) was busy with task \(current.taskID), which it does not run; now idle")
+            }
+        }
+        for jobID in jobIDs {
+            guard let runtime = jobs[jobID] else { continue }
+            let state = dependencyState(of: runtime.job)
+            if runtime.job.status == .waiting, state == .met || state.isBroken {
+                do {
+                    try change { batch throws(APIError) in try apply(.dependenciesChanged(state), to: runtime, in: batch) }
+                    repairs.append("job \(jobID) was waiting for jobs that had ended; now \(runtime.job.status.rawValue)")
+                } catch {
+                    repairs.append("job \(jobID) was waiting for jobs that had ended; the change failed (\(error)), tried again later")
+                }
+            }
+            if runtime.job.status.isFinished && runtime.count(.queued) + runtime.count(.active) > 0 {
+                let count = runtime.count(.queued) + runtime.count(.active)
+                do {
+                    try change { batch throws(APIError) in
+                        for index in runtime.tasks.indices where !runtime.tasks[index].status.isFinished {
+                            try apply(.cancel(reason: "its job is \(runtime.job.status.rawValue)"), to: runtime, at: index, in: batch)
+                        }
+                    }
+                    repairs.append("job \(jobID) was \(runtime.job.status.rawValue) with \(count) open tasks; they were canceled")
+                } catch {
+                    repairs.append("job \(jobID) is finished with open tasks; canceling them failed (\(error)), tried again later")
+                }
             }
         }
         for repair in repairs {

@@ -18,38 +18,49 @@ extension Farm {
     func handleJobRequest(_ request: APIRequest) throws(APIError) -> APIResponse {
         let schema = Job.schema
         try schema.checkAction(request.action)
+        let context = itemContext
         switch request.action {
         case "create":
             if !request.filters.isEmpty {
                 throw APIError(.invalidRequest, "create takes 'values', not 'filters'", field: "filters")
             }
-            return APIResponse(items: [try createJob(JobSubmission(values: request.values)).json])
+            let runtime = try createJob(JobSubmission(values: request.values))
+            return APIResponse(items: [JobItem(runtime: runtime, context: context).json])
         case "read":
-            let matches = matchingJobs(try schema.filterSet(request.filters))
-            return APIResponse(items: page(matches, of: request).map(\.json), total: matches.count)
+            let matches = matchingJobs(try schema.filterSet(request.filters), context)
+            return APIResponse(items: page(matches, of: request).map { JobItem(runtime: $0, context: context).json }, total: matches.count)
         case "update":
             let filters = try schema.filterSet(request.filters)
             try requireFiltersOrAll(filters, request)
-            return try updateJobs(matchingJobs(filters), values: schema.updateValues(request.values))
+            let changed = try updateJobs(matchingJobs(filters, context), values: schema.updateValues(request.values))
+            return APIResponse(items: changed.changed.map { JobItem(runtime: $0, context: itemContext).json }, total: changed.matched)
         default:
             let filters = try schema.filterSet(request.filters)
             try requireFiltersOrAll(filters, request)
-            return try deleteJobs(matchingJobs(filters))
+            return try deleteJobs(matchingJobs(filters, context), context)
         }
     }
 
-    func matchingJobs(_ filters: FilterSet) -> [JobRuntime] {
+    func matchingJobs(_ filters: FilterSet, _ context: ItemContext) -> [JobRuntime] {
         if let ids = filters.accepted("id") {
             return ids.compactMap { $0.intValue.flatMap { jobs[$0] } }
-                .filter { runtime in filters.matches { runtime.value(of: $0) } }
+                .filter { runtime in filters.matches { JobItem(runtime: runtime, context: context).value(of: $0) } }
                 .sorted { $0.job.id < $1.job.id }
         }
-        return jobIDs.compactMap { jobs[$0] }.filter { runtime in filters.matches { runtime.value(of: $0) } }
+        return jobIDs.compactMap { jobs[$0] }.filter { runtime in filters.matches { JobItem(runtime: runtime, context: context).value(of: $0) } }
     }
 
     /// Creates a job and all its tasks in one transaction.
+    ///
+    /// Refused, with nothing stored, when a job it waits for does not exist, failed or was
+    /// canceled, or when no client of the farm could run it.
     func createJob(_ submission: JobSubmission) throws(APIError) -> JobRuntime {
         try requireStorage(for: "a new job")
+        let dependencies = Dependencies.state(of: submission.after) { jobs[$0]?.job.status }
+        if case .broken(let why) = dependencies {
+            throw APIError(
+                .conflict, "the job cannot wait for that: \(why.replacingOccurrences(of: ", which it waits for,", with: ""))", field: "values.after")
+        }
         let chunks = chunk(submission.frames.frames, size: submission.chunkSize)
         let time = now()
         let baseName =
@@ -60,7 +71,24 @@ extension Farm {
             file: submission.file, frames: submission.framesText, chunkSize: submission.chunkSize, output: submission.output ?? "",
             format: submission.format, scene: submission.scene, argv: submission.argv, tags: submission.tags,
             maxAttempts: submission.maxAttempts, createdAt: time)
+        job.after = submission.after
+        job.failFast = submission.failFast
+        job.taskTimeout = submission.taskTimeout
+        job.blocklistThreshold = submission.blocklistThreshold
+        job.video = submission.video
+        job.settingsSource = submission.settingsSource
+        if case .pending(let ids) = dependencies {
+            let transition = try? JobLifecycle.apply(.dependenciesChanged(.pending(ids)), to: job, at: time)
+            job = transition?.job ?? job
+        }
+        // Would any client of the farm take it? Asked of a stand-in before anything is stored.
+        var probeTasks = chunks.prefix(1).map { RenderTask(id: 1, jobID: 0, chunk: $0) }
+        if job.video != nil { probeTasks.append(RenderTask(id: 2, jobID: 0, chunk: chunks[0], role: .video)) }
+        if let why = DispatchPolicy.whyNoClientCanRun(JobRuntime(job: job, tasks: probeTasks), clients: clients.values) {
+            throw APIError(.conflict, "no client can run this job: \(why)", field: job.tags.isEmpty ? "values.video" : "values.tags")
+        }
         let defaultOutput = defaultOutputDirectory
+        let withVideo = job.video != nil
         let (jobID, firstTaskID, output) = try writeThrough(useReserve: false) { () throws -> (Int64, Int64, String) in
             let id = try store.insertJob(job)
             var output = job.output
@@ -71,22 +99,31 @@ extension Farm {
                 withOutput.output = output
                 try store.updateJob(withOutput)
             }
-            return (id, try store.insertTasks(jobID: id, chunks: chunks), output)
+            return (id, try store.insertTasks(jobID: id, chunks: chunks, videoTask: withVideo), output)
         }
         job.id = jobID
         job.output = output
         var tasks: [RenderTask] = []
-        tasks.reserveCapacity(chunks.count)
+        tasks.reserveCapacity(chunks.count + 1)
         for (offset, chunk) in chunks.enumerated() {
             tasks.append(RenderTask(id: firstTaskID + Int64(offset), jobID: jobID, chunk: chunk))
+        }
+        if withVideo, let first = chunks.first, let last = chunks.last {
+            tasks.append(
+                RenderTask(
+                    id: firstTaskID + Int64(chunks.count), jobID: jobID, chunk: FrameChunk(start: first.start, end: last.end, step: 1), role: .video))
         }
         let runtime = JobRuntime(job: job, tasks: tasks)
         jobs[jobID] = runtime
         jobIDs.append(jobID)
-        dispatchOrder.insert(runtime.dispatchKey)
+        for id in job.after { dependents[id, default: []].append(jobID) }
+        if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
         logger.info(
             "job submitted",
-            metadata: ["job": "\(jobID)", "name": "\(job.name)", "frames": "\(runtime.framesTotal)", "tasks": "\(tasks.count)"])
+            metadata: [
+                "job": "\(jobID)", "name": "\(job.name)", "frames": "\(runtime.framesTotal)", "tasks": "\(tasks.count)",
+                "status": "\(job.status.rawValue)",
+            ])
         dispatchToWaiters()
         return runtime
     }
@@ -97,91 +134,103 @@ extension Farm {
         return cleaned.isEmpty || cleaned.hasPrefix(".") ? "job" + cleaned : cleaned
     }
 
-    private func updateJobs(_ matches: [JobRuntime], values: [String: JSONValue]) throws(APIError) -> APIResponse {
-        let requested = values["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
-        if let requested, ![.paused, .queued, .active, .canceled].contains(requested) {
+    /// The job event an admin's requested status means.
+    private func statusEvent(_ requested: JobStatus, for runtime: JobRuntime) throws(APIError) -> JobEvent {
+        switch requested {
+        case .paused: return .pause
+        case .queued, .active: return .resume(dependencyState(of: runtime.job))
+        case .canceled: return .cancel(reason: nil)
+        default:
             throw APIError(
                 .invalidValue, "a job's status can be set to paused, queued (resume) or canceled, not \(requested.rawValue)",
                 field: "values.status")
         }
-        // Check every job first: a refused change changes nothing.
-        var targets: [Int64: JobStatus] = [:]
-        for runtime in matches {
-            guard let requested else { continue }
-            let current = runtime.job.status
-            guard let target = Farm.statusTarget(current: current, requested: requested, started: runtime.job.startedAt != nil),
-                current.canChange(to: target)
-            else {
-                let advice = current.isFinished && (requested == .queued || requested == .active) ? "; requeue its tasks to run it again" : ""
-                throw APIError(
-                    .conflict, "job \(runtime.job.id) is \(current.rawValue); it cannot become \(requested.rawValue)\(advice)",
-                    field: "values.status")
-            }
-            targets[runtime.job.id] = target
+    }
+
+    /// Applies an update to every matching job, all or nothing: status changes through the
+    /// lifecycle, settings (name, priority, tags, attempts, time limit, blocklist, dependencies)
+    /// in place; they take effect at the next dispatch.
+    private func updateJobs(_ matches: [JobRuntime], values: [String: JSONValue]) throws(APIError) -> (changed: [JobRuntime], matched: Int) {
+        let requested = values["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
+        let after = values["after"]?.arrayValue?.compactMap(\.intValue)
+        if let blocklist = values["blocklist"]?.arrayValue, !blocklist.isEmpty {
+            throw APIError(.invalidValue, "a blocklist can only be cleared: set it to []", field: "values.blocklist")
         }
-        var changedJobs: [(JobRuntime, Job, [Int: RenderTask])] = []
-        let time = now()
-        for runtime in matches {
-            var job = runtime.job
-            var taskChanges: [Int: RenderTask] = [:]
-            if let name = values["name"]?.stringValue { job.name = name }
-            if let priority = values["priority"]?.intValue { job.priority = Int(priority) }
-            if let target = targets[job.id], target != job.status {
-                job.status = target
-                if target == .canceled {
-                    job.finishedAt = time
-                    for (index, task) in runtime.tasks.enumerated() where task.status == .queued || task.status == .active {
-                        var canceled = task
-                        canceled.status = .canceled
-                        canceled.finishedAt = time
-                        taskChanges[index] = canceled
-                    }
+        let changed = try change { batch throws(APIError) -> [JobRuntime] in
+            var changed: [JobRuntime] = []
+            for runtime in matches {
+                let before = runtime.job
+                let beforeBlocklist = runtime.blocklist
+                if let requested { try apply(try statusEvent(requested, for: runtime), to: runtime, in: batch) }
+                var job = runtime.job
+                if let name = values["name"]?.stringValue { job.name = name }
+                if let priority = values["priority"]?.intValue { job.priority = Int(priority) }
+                if let tags = values["tags"]?.arrayValue { job.tags = tags.compactMap(\.stringValue) }
+                if let attempts = values["max_attempts"]?.intValue { job.maxAttempts = Int(attempts) }
+                if let timeout = values["task_timeout"]?.intValue { job.taskTimeout = Double(timeout) }
+                if let threshold = values["blocklist_threshold"]?.intValue { job.blocklistThreshold = Int(threshold) }
+                if let after { try checkDependencies(after, of: runtime) }
+                if let after { job.after = after }
+                if job != runtime.job {
+                    batch.recordJob(runtime)
+                    let settings = job
+                    reindex(runtime) { runtime.job = settings }
+                    batch.mayWake = true
                 }
+                if values["blocklist"] != nil && !runtime.blocklist.failures.isEmpty {
+                    batch.recordBlocklist(runtime)
+                    runtime.blocklist.clear()
+                    batch.mayWake = true
+                }
+                if after != nil && after != before.after {
+                    try apply(.dependenciesChanged(dependencyState(of: runtime.job)), to: runtime, in: batch)
+                }
+                if !runtime.job.status.isFinished, let why = DispatchPolicy.whyNoClientCanRun(runtime, clients: clients.values),
+                    DispatchPolicy.whyNoClientCanRun(
+                        JobRuntime(job: before, tasks: runtime.tasks, blocklist: beforeBlocklist), clients: clients.values) == nil
+                {
+                    throw APIError(.conflict, "job \(runtime.job.id) would have no client to run it: \(why)", field: "values")
+                }
+                if runtime.job != before || runtime.blocklist != beforeBlocklist { changed.append(runtime) }
             }
-            if job != runtime.job || !taskChanges.isEmpty { changedJobs.append((runtime, job, taskChanges)) }
+            return changed
         }
-        let jobRows = changedJobs.map(\.1)
-        let taskRows = changedJobs.flatMap { $0.2.values }
-        try writeThrough {
-            for job in jobRows { try store.updateJob(job) }
-            for task in taskRows { try store.updateTask(task) }
-        }
-        for (runtime, job, taskChanges) in changedJobs {
-            let stopped = taskChanges.filter { runtime.tasks[$0.key].status == .active }.map(\.value)
-            reindex(runtime) {
-                runtime.job = job
-                for (index, task) in taskChanges { runtime.replace(at: index, with: task) }
+        for runtime in changed {
+            if let after {
+                for id in Set(dependents.keys) { dependents[id]?.removeAll { $0 == runtime.job.id } }
+                for id in after { dependents[id, default: []].append(runtime.job.id) }
             }
-            for task in stopped { freeClient(task.clientID, taskID: task.id) }
-            logger.info("job updated", metadata: ["job": "\(job.id)", "status": "\(job.status.rawValue)", "priority": "\(job.priority)"])
+            logger.info(
+                "job updated",
+                metadata: ["job": "\(runtime.job.id)", "status": "\(runtime.job.status.rawValue)", "priority": "\(runtime.job.priority)"])
         }
-        dispatchToWaiters()
-        return APIResponse(items: changedJobs.map { $0.0.json }, total: matches.count)
+        return (changed, matches.count)
     }
 
-    /// The status a job moves to when an admin asks for `requested`, or nil when that makes no
-    /// sense for it. Resuming (`queued` or `active`) applies to a paused job, which goes back to
-    /// `queued`, or to `active` when its work had started; it leaves a running job as it is; a
-    /// finished job is not resumed (its tasks are requeued instead).
-    static func statusTarget(current: JobStatus, requested: JobStatus, started: Bool) -> JobStatus? {
-        switch requested {
-        case .queued, .active:
-            switch current {
-            case .paused: return started ? .active : .queued
-            case .queued, .active: return current
-            case .completed, .failed, .canceled: return nil
-            }
-        default:
-            return requested
+    /// Refuses dependencies that do not exist, are the job itself, or would make a cycle; and
+    /// new dependencies for a job that already started.
+    private func checkDependencies(_ after: [Int64], of runtime: JobRuntime) throws(APIError) {
+        let id = runtime.job.id
+        guard after != runtime.job.after else { return }
+        if runtime.job.startedAt != nil || runtime.job.status.isFinished {
+            throw APIError(.conflict, "job \(id) has already started; its dependencies cannot change now", field: "values.after")
+        }
+        for dependency in after where jobs[dependency] == nil {
+            throw APIError(.notFound, "there is no job \(dependency) to wait for", field: "values.after")
+        }
+        if let cycle = Dependencies.cycle(from: id, after: after, dependencies: { self.jobs[$0]?.job.after ?? [] }) {
+            throw APIError(
+                .conflict, "job \(id) would wait for itself: \(cycle.map { "job \($0)" }.joined(separator: " waits for "))", field: "values.after")
         }
     }
 
-    private func deleteJobs(_ matches: [JobRuntime]) throws(APIError) -> APIResponse {
-        if let running = matches.first(where: { $0.job.status.isRunning || $0.count(.active) > 0 }) {
+    private func deleteJobs(_ matches: [JobRuntime], _ context: ItemContext) throws(APIError) -> APIResponse {
+        if let running = matches.first(where: { $0.count(.active) > 0 }) {
             throw APIError(
                 .conflict, "job \(running.job.id) is \(running.job.status.rawValue) with tasks running; cancel it first", field: "filters")
         }
         let ids = matches.map(\.job.id)
+        let shown = matches.map { JobItem(runtime: $0, context: context).json }
         try writeThrough {
             for id in ids { try store.deleteJob(id: id) }
         }
@@ -189,13 +238,20 @@ extension Farm {
             dispatchOrder.remove(runtime.dispatchKey)
             jobs[runtime.job.id] = nil
             jobIDs.removeAll { $0 == runtime.job.id }
+            for id in runtime.job.after { dependents[id]?.removeAll { $0 == runtime.job.id } }
             for task in runtime.tasks { logAttempts[task.id] = nil }
             if !logs.removeJob(runtime.job.id) {
                 logger.warning("could not remove all logs of a deleted job", metadata: ["job": "\(runtime.job.id)"])
             }
             logger.info("job deleted", metadata: ["job": "\(runtime.job.id)"])
         }
-        return APIResponse(items: matches.map(\.json))
+        // Jobs that waited for a deleted job can no longer run (checked again by the invariant
+        // repair should this write fail).
+        _ = try? change { batch throws(APIError) in
+            for id in ids { try dependenciesChanged(of: id, in: batch) }
+        }
+        for id in ids { dependents[id] = nil }
+        return APIResponse(items: shown)
     }
 
     // MARK: Tasks
@@ -204,9 +260,10 @@ extension Farm {
         let schema = RenderTask.schema
         try schema.checkAction(request.action)
         let filters = try schema.filterSet(request.filters)
+        let context = itemContext
         switch request.action {
         case "read":
-            let matches = matchingTasks(filters)
+            let matches = matchingTasks(filters, context)
             return APIResponse(items: page(matches, of: request).map(\.json), total: matches.count)
         default:
             try requireFiltersOrAll(filters, request)
@@ -214,67 +271,49 @@ extension Farm {
             guard values["status"] == "queued", values.count == 1 else {
                 throw APIError(.invalidValue, "tasks can only be requeued: set {\"status\": \"queued\"}", field: "values")
             }
-            return try requeue(matchingTasks(filters))
+            return try requeue(matchingTasks(filters, context).map(\.task))
         }
     }
 
-    func matchingTasks(_ filters: FilterSet) -> [RenderTask] {
+    func matchingTasks(_ filters: FilterSet, _ context: ItemContext) -> [TaskItem] {
         let candidates: [JobRuntime]
         if let jobFilter = filters.accepted("job") {
             candidates = jobFilter.compactMap { $0.intValue.flatMap { jobs[$0] } }.sorted { $0.job.id < $1.job.id }
         } else if let ids = filters.accepted("id") {
-            return ids.compactMap { $0.intValue.flatMap { locate(taskID: $0) } }.map { $0.0.tasks[$0.1] }
-                .filter { task in filters.matches { task.value(of: $0) } }.sorted { $0.id < $1.id }
+            return ids.compactMap { $0.intValue.flatMap { locate(taskID: $0) } }
+                .map { TaskItem(task: $0.0.tasks[$0.1], runtime: $0.0, context: context) }
+                .filter { item in filters.matches { item.value(of: $0) } }.sorted { $0.task.id < $1.task.id }
         } else {
             candidates = jobIDs.compactMap { jobs[$0] }
         }
-        return candidates.flatMap { runtime in runtime.tasks.filter { task in filters.matches { task.value(of: $0) } } }
+        return candidates.flatMap { runtime in
+            runtime.tasks.lazy.map { TaskItem(task: $0, runtime: runtime, context: context) }.filter { item in filters.matches { item.value(of: $0) }
+            }
+        }
     }
 
-    /// Puts tasks back in the queue; their jobs become runnable again.
+    /// Puts tasks back in the queue; their jobs become runnable again (or wait for their
+    /// dependencies), all in one change.
     func requeue(_ tasks: [RenderTask]) throws(APIError) -> APIResponse {
-        for task in tasks where !task.status.canChange(to: .queued) {
-            throw APIError(.conflict, "task \(task.id) is \(task.status.rawValue); it cannot be requeued", field: "filters")
-        }
-        var changes: [(JobRuntime, Int, RenderTask)] = []
-        var jobChanges: [Int64: Job] = [:]
-        for task in tasks {
-            guard let (runtime, index) = locate(taskID: task.id) else { continue }
-            var requeued = task
-            requeued.status = .queued
-            requeued.failures = 0
-            requeued.failedOn = []
-            requeued.error = nil
-            requeued.framesDone = 0
-            requeued.finishedAt = 0
-            changes.append((runtime, index, requeued))
-            var job = jobChanges[runtime.job.id] ?? runtime.job
-            if job.status.isFinished {
-                job.status = job.startedAt == nil ? .queued : .active
-                job.finishedAt = nil
+        let context = itemContext
+        let requeued = try change { batch throws(APIError) -> [TaskItem] in
+            var requeued: [TaskItem] = []
+            var touched: [Int64: JobRuntime] = [:]
+            for task in tasks {
+                guard let (runtime, index) = locate(taskID: task.id) else { continue }
+                let transition = try apply(.requeue, to: runtime, at: index, in: batch)
+                requeued.append(TaskItem(task: transition.task, runtime: runtime, context: context))
+                touched[runtime.job.id] = runtime
             }
-            jobChanges[job.id] = job
+            for runtime in touched.values {
+                try apply(.requeued(dependencyState(of: runtime.job)), to: runtime, in: batch)
+            }
+            return requeued
         }
-        let taskRows = changes.map(\.2)
-        let jobRows = Array(jobChanges.values)
-        try writeThrough {
-            for task in taskRows { try store.updateTask(task) }
-            for job in jobRows { try store.updateJob(job) }
+        if !requeued.isEmpty {
+            logger.info("tasks requeued", metadata: ["count": "\(requeued.count)"])
         }
-        for (runtime, index, task) in changes {
-            let old = runtime.tasks[index]
-            runtime.replace(at: index, with: task)
-            if old.status == .active { freeClient(old.clientID, taskID: old.id) }
-        }
-        for job in jobChanges.values {
-            guard let runtime = jobs[job.id] else { continue }
-            reindex(runtime) { runtime.job = job }
-        }
-        if !changes.isEmpty {
-            logger.info("tasks requeued", metadata: ["count": "\(changes.count)"])
-        }
-        dispatchToWaiters()
-        return APIResponse(items: changes.map { $0.2.json })
+        return APIResponse(items: requeued.map(\.json))
     }
 
     /// Reads a task's log from `offset`. - Returns: the bytes, the task's status, or nil for an unknown task.
@@ -282,5 +321,30 @@ extension Farm {
         guard let (runtime, index) = locate(taskID: taskID) else { return nil }
         let task = runtime.tasks[index]
         return (logs.read(jobID: runtime.job.id, taskID: taskID, lease: task.lease, offset: offset), task.status)
+    }
+
+    /// Stops every task that has run longer than its job's `task_timeout`, counting a failed
+    /// attempt (its worker hears it at its next update and stops the process). Called periodically.
+    /// - Returns: the ids of the tasks stopped.
+    @discardableResult
+    public func stopOverdueTasks() -> [Int64] {
+        let time = now()
+        var stopped: [Int64] = []
+        for jobID in jobIDs {
+            guard let runtime = jobs[jobID], runtime.job.taskTimeout > 0, runtime.count(.active) > 0 else { continue }
+            let limit = runtime.job.taskTimeout
+            for index in runtime.tasks.indices {
+                let task = runtime.tasks[index]
+                guard task.status == .active, time - task.startedAt > limit else { continue }
+                let error = "stopped after running \(Int(time - task.startedAt)) s, past the job's task time limit (--task-timeout \(Int(limit)))"
+                do {
+                    try finishAttempt(runtime, index: index, .fail(error: error, maxAttempts: runtime.job.maxAttempts))
+                    stopped.append(task.id)
+                } catch {
+                    continue  // logged by writeThrough; the next check tries again
+                }
+            }
+        }
+        return stopped
     }
 }

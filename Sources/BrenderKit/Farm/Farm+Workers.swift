@@ -36,6 +36,8 @@ extension Farm {
         var client = Client(
             id: 0, name: name, hostname: registration.hostname, platform: registration.platform, tags: tags ?? [],
             version: registration.version, registeredAt: time, lastSeen: time, key: registration.key, pid: registration.pid)
+        client.timeZone = registration.timeZone
+        client.capabilities = registration.capabilities
         let fresh = client
         client.id = try writeThrough { try store.insertClient(fresh) }
         clients[client.id] = client
@@ -64,6 +66,8 @@ extension Farm {
         client.lastSeen = now()
         client.key = registration.key
         client.pid = registration.pid
+        client.timeZone = registration.timeZone
+        client.capabilities = registration.capabilities
         let updated = client
         try writeThrough { try store.updateClient(updated) }
         clients[id] = updated

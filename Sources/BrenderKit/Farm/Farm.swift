@@ -11,8 +11,11 @@ public actor Farm {
     public struct Options: Sendable {
         /// Seconds without a heartbeat after which a worker is offline.
         public var workerTimeout: Double
-        public init(workerTimeout: Double = 60) {
+        /// A running task is flagged slow past this many times its job's median task time.
+        public var slowTaskFactor: Double
+        public init(workerTimeout: Double = 60, slowTaskFactor: Double = 5) {
             self.workerTimeout = workerTimeout
+            self.slowTaskFactor = slowTaskFactor
         }
 
         /// How often workers should send a heartbeat: four per timeout, at most every 15 seconds.
@@ -33,6 +36,10 @@ public actor Farm {
     var jobs: [Int64: JobRuntime] = [:]
     /// Job ids ascending; their first task ids ascend too, so a task id finds its job by binary search.
     var jobIDs: [Int64] = []
+    /// The jobs that wait for each job (`--after`), by the id of the job they wait for.
+    var dependents: [Int64: [Int64]] = [:]
+    /// Named path prefixes per platform, by name.
+    var pathMaps: [PathMap] = []
     /// Jobs with tasks to hand out, in dispatch order.
     var dispatchOrder = DispatchOrder()
     /// Idle workers holding a long-poll request for work.
@@ -85,11 +92,15 @@ public actor Farm {
         // Rebuild what is derived from the tasks: counters, dispatch order, who runs what.
         var tasksByJob: [Int64: [RenderTask]] = [:]
         try store.forEachTask { task in tasksByJob[task.jobID, default: []].append(task) }
+        var blocklists = try store.loadBlocklists()
+        pathMaps = try store.loadPathMaps()
         for job in try store.loadJobs() {
-            let runtime = JobRuntime(job: job, tasks: tasksByJob.removeValue(forKey: job.id) ?? [])
+            let runtime = JobRuntime(
+                job: job, tasks: tasksByJob.removeValue(forKey: job.id) ?? [], blocklist: blocklists.removeValue(forKey: job.id) ?? Blocklist())
             guard !runtime.tasks.isEmpty else { continue }
             jobs[job.id] = runtime
             jobIDs.append(job.id)
+            for id in job.after { dependents[id, default: []].append(job.id) }
             if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
             for task in runtime.tasks where task.status == .active {
                 clients[task.clientID]?.currentTask = (job.id, task.id)
@@ -121,6 +132,8 @@ public actor Farm {
             return try handleJobRequest(request)
         case RenderTask.schema.item:
             return try handleTaskRequest(request)
+        case PathMap.schema.item:
+            return try handlePathMapRequest(request)
         default:
             throw APIError(
                 .unknownItem, "unknown item '\(request.item)'; items: \(Farm.schemas.map(\.item).joined(separator: ", "))",
@@ -129,7 +142,12 @@ public actor Farm {
     }
 
     /// Every item the API serves.
-    public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema]
+    public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema, PathMap.schema]
+
+    /// What items need to show their derived fields.
+    var itemContext: ItemContext {
+        ItemContext(now: now(), slowFactor: options.slowTaskFactor, clients: clients)
+    }
 
     /// Runs a store write in a transaction, turning a database failure into an API error.
     ///

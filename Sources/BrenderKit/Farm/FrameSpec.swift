@@ -42,6 +42,20 @@ public struct FrameSpec: Sendable, Equatable {
         }
     }
 
+    /// Frames written short for people: runs of consecutive frames as `a-b`, e.g. `1-3,7,9-12`.
+    public static func describe(_ frames: [Int]) -> String {
+        let sorted = Array(Set(frames)).sorted()
+        var parts: [String] = []
+        var index = 0
+        while index < sorted.count {
+            var end = index
+            while end + 1 < sorted.count && sorted[end + 1] == sorted[end] + 1 { end += 1 }
+            parts.append(end == index ? String(sorted[index]) : "\(sorted[index])-\(sorted[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
     private static func expand(_ part: String) throws(ParseError) -> [Int] {
         let hint = "write N, A-B, A..B, or A-BxSTEP"
         var body = Substring(part)

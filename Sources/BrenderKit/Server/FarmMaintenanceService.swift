@@ -2,7 +2,8 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the farm's periodic work for as long as the server runs: timing out silent workers,
-/// checking for space after the disk filled up, and checking the farm's invariants.
+/// stopping tasks past their job's time limit, handing work to clients whose working hours
+/// ended, checking for space after the disk filled up, and checking the farm's invariants.
 struct FarmMaintenanceService: Service {
     let farm: Farm
     let interval: Duration
@@ -28,6 +29,8 @@ struct FarmMaintenanceService: Service {
                 await farm.countSilenceFromNow(afterPause: seconds)
             }
             await farm.sweepTimedOutWorkers()
+            await farm.stopOverdueTasks()
+            await farm.dispatchToWaitingWorkers()
             if clock.now - lastStorageCheck >= storageInterval {
                 lastStorageCheck = clock.now
                 await farm.checkStorage()

@@ -1,18 +1,28 @@
 import Foundation
 
 extension FarmStore {
-    private static let jobColumns =
-        "id, name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at, started_at, finished_at"
+    private static let jobColumns = """
+        id, name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at,
+        started_at, finished_at, after, fail_fast, task_timeout, blocklist_threshold, reason, video, settings_source
+        """
 
     public func loadJobs() throws -> [Job] {
         try database.query("SELECT \(Self.jobColumns) FROM jobs ORDER BY id") { row in
-            Job(
+            var job = Job(
                 id: row.int64(0), name: row.string(1), kind: Job.Kind(rawValue: row.string(2)) ?? .blender,
                 status: JobStatus(rawValue: row.string(3)) ?? .paused, priority: row.int(4), file: row.string(5), frames: row.string(6),
                 chunkSize: row.int(7), output: row.string(8), format: row.string(9), scene: row.optionalString(10),
                 argv: ((try? JSONValue.parse(Data(row.string(11).utf8)))?.arrayValue ?? []).compactMap(\.stringValue),
                 tags: row.string(12).split(separator: ",").map(String.init), maxAttempts: row.int(13), createdAt: row.double(14),
                 startedAt: row.isNull(15) ? nil : row.double(15), finishedAt: row.isNull(16) ? nil : row.double(16))
+            job.after = row.string(17).split(separator: ",").compactMap { Int64($0) }
+            job.failFast = row.int(18) != 0
+            job.taskTimeout = row.double(19)
+            job.blocklistThreshold = row.int(20)
+            job.reason = row.optionalString(21)
+            job.video = row.optionalString(22).flatMap { try? JSONValue.parse(Data($0.utf8)) }.flatMap(VideoSpec.init(json:))
+            job.settingsSource = row.string(23)
+            return job
         }
     }
 
@@ -21,13 +31,17 @@ extension FarmStore {
         let argv = JSONValue.array(job.argv.map(JSONValue.string)).serialized()
         try database.run(
             """
-            INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts,
+                created_at, after, fail_fast, task_timeout, blocklist_threshold, reason, video, settings_source)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
             """,
             [
                 .text(job.name), .text(job.kind.rawValue), .text(job.status.rawValue), .integer(Int64(job.priority)), .text(job.file),
                 .text(job.frames), .integer(Int64(job.chunkSize)), .text(job.output), .text(job.format), job.scene.map(SQLiteValue.text) ?? .null,
                 .text(argv), .text(job.tags.joined(separator: ",")), .integer(Int64(job.maxAttempts)), .real(job.createdAt),
+                .text(job.after.map(String.init).joined(separator: ",")), .integer(job.failFast ? 1 : 0), .real(job.taskTimeout),
+                .integer(Int64(job.blocklistThreshold)), job.reason.map(SQLiteValue.text) ?? .null,
+                job.video.map { SQLiteValue.text($0.json.serialized()) } ?? .null, .text(job.settingsSource),
             ])
         return database.lastInsertRowID
     }
@@ -35,10 +49,17 @@ extension FarmStore {
     /// Writes the columns of a job that change after submission.
     public func updateJob(_ job: Job) throws {
         try database.run(
-            "UPDATE jobs SET name = ?2, status = ?3, priority = ?4, output = ?5, started_at = ?6, finished_at = ?7 WHERE id = ?1",
+            """
+            UPDATE jobs SET name = ?2, status = ?3, priority = ?4, output = ?5, started_at = ?6, finished_at = ?7, tags = ?8,
+                max_attempts = ?9, after = ?10, task_timeout = ?11, blocklist_threshold = ?12, reason = ?13, fail_fast = ?14
+            WHERE id = ?1
+            """,
             [
                 .integer(job.id), .text(job.name), .text(job.status.rawValue), .integer(Int64(job.priority)), .text(job.output),
                 job.startedAt.map(SQLiteValue.real) ?? .null, job.finishedAt.map(SQLiteValue.real) ?? .null,
+                .text(job.tags.joined(separator: ",")), .integer(Int64(job.maxAttempts)), .text(job.after.map(String.init).joined(separator: ",")),
+                .real(job.taskTimeout), .integer(Int64(job.blocklistThreshold)), job.reason.map(SQLiteValue.text) ?? .null,
+                .integer(job.failFast ? 1 : 0),
             ])
     }
 
@@ -47,13 +68,19 @@ extension FarmStore {
     }
 
     /// Inserts a job's tasks; returns the id of the first (the rest follow it in order).
-    public func insertTasks(jobID: Int64, chunks: [FrameChunk]) throws -> Int64 {
+    public func insertTasks(jobID: Int64, chunks: [FrameChunk], videoTask: Bool = false) throws -> Int64 {
         let statement = try database.prepare(
-            "INSERT INTO tasks (job_id, frame_start, frame_end, frame_step, status) VALUES (?1, ?2, ?3, ?4, 'queued')")
+            "INSERT INTO tasks (job_id, frame_start, frame_end, frame_step, role, status) VALUES (?1, ?2, ?3, ?4, ?5, 'queued')")
         var first: Int64 = 0
-        for (index, chunk) in chunks.enumerated() {
+        var rows = chunks.map { ($0, RenderTask.Role.render) }
+        if videoTask, let start = chunks.first?.start, let end = chunks.last?.end {
+            rows.append((FrameChunk(start: start, end: end, step: 1), .video))
+        }
+        for (index, (chunk, role)) in rows.enumerated() {
             if index > 0 { statement.reset() }
-            try statement.bind([.integer(jobID), .integer(Int64(chunk.start)), .integer(Int64(chunk.end)), .integer(Int64(chunk.step))])
+            try statement.bind([
+                .integer(jobID), .integer(Int64(chunk.start)), .integer(Int64(chunk.end)), .integer(Int64(chunk.step)), .text(role.rawValue),
+            ])
             while try statement.step() {}
             if index == 0 { first = database.lastInsertRowID }
         }
@@ -65,12 +92,13 @@ extension FarmStore {
         let statement = try database.prepare(
             """
             SELECT id, job_id, frame_start, frame_end, frame_step, status, client_id, lease, failures, frames_done,
-                started_at, finished_at, error, failed_on FROM tasks ORDER BY id
+                started_at, finished_at, error, failed_on, role FROM tasks ORDER BY id
             """)
         while try statement.step() {
             var task = RenderTask(
                 id: statement.int64(0), jobID: statement.int64(1),
-                chunk: FrameChunk(start: statement.int(2), end: statement.int(3), step: statement.int(4)))
+                chunk: FrameChunk(start: statement.int(2), end: statement.int(3), step: statement.int(4)),
+                role: RenderTask.Role(rawValue: statement.string(14)) ?? .render)
             task.status = TaskStatus(rawValue: statement.string(5)) ?? .queued
             task.clientID = statement.int64(6)
             task.lease = Int32(statement.int(7))
@@ -97,5 +125,31 @@ extension FarmStore {
                 .integer(Int64(task.failures)), .integer(Int64(task.framesDone)), .real(task.startedAt), .real(task.finishedAt),
                 task.error.map(SQLiteValue.text) ?? .null, .text(task.failedOn.map(String.init).joined(separator: ",")),
             ])
+    }
+
+    // MARK: Blocklists
+
+    /// Every job's blocklist.
+    public func loadBlocklists() throws -> [Int64: Blocklist] {
+        var result: [Int64: Blocklist] = [:]
+        let rows = try database.query("SELECT job_id, client_id, failures FROM job_blocklist") { row in
+            (row.int64(0), row.int64(1), row.int(2))
+        }
+        for (job, client, failures) in rows {
+            var list = result[job] ?? Blocklist()
+            for _ in 0..<failures { list.recordFailure(on: client) }
+            result[job] = list
+        }
+        return result
+    }
+
+    /// Writes a job's whole blocklist.
+    public func saveBlocklist(jobID: Int64, _ blocklist: Blocklist) throws {
+        try database.run("DELETE FROM job_blocklist WHERE job_id = ?1", [.integer(jobID)])
+        for (client, failures) in blocklist.failures {
+            try database.run(
+                "INSERT INTO job_blocklist (job_id, client_id, failures) VALUES (?1, ?2, ?3)",
+                [.integer(jobID), .integer(client), .integer(Int64(failures))])
+        }
     }
 }

@@ -27,17 +27,22 @@ public final class FarmStore {
     // MARK: Clients
 
     private static let clientColumns =
-        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid"
+        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid, schedule, time_zone, capabilities"
 
     /// Every client; each is idle until the farm finds the task it runs (activity is not stored).
     public func loadClients() throws -> [Client] {
         try database.query("SELECT \(Self.clientColumns) FROM clients ORDER BY id") { row in
-            Client(
+            var client = Client(
                 id: row.int64(0), name: row.string(1), hostname: row.string(2), platform: row.string(3),
                 tags: row.string(4).split(separator: ",").map(String.init),
                 status: Client.Status(rawValue: row.string(5)) ?? .disabled,
                 connection: Client.Connection(rawValue: row.string(6)) ?? .offline, activity: .idle,
                 version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), key: row.string(10), pid: Int32(row.int(11)))
+            let schedule = row.string(12)
+            client.schedule = schedule.isEmpty ? nil : try? WorkingHours(parsing: schedule)
+            client.timeZone = row.string(13)
+            client.capabilities = row.string(14).split(separator: ",").map(String.init)
+            return client
         }
     }
 
@@ -45,13 +50,15 @@ public final class FarmStore {
     public func insertClient(_ client: Client) throws -> Int64 {
         try database.run(
             """
-            INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid,
+                schedule, time_zone, capabilities)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             """,
             [
                 .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
                 .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.version), .real(client.registeredAt),
-                .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)),
+                .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)), .text(client.schedule?.description ?? ""),
+                .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
             ])
         return database.lastInsertRowID
     }
@@ -61,12 +68,14 @@ public final class FarmStore {
         try database.run(
             """
             UPDATE clients SET name = ?2, hostname = ?3, platform = ?4, tags = ?5, status = ?6, connection = ?7,
-                version = ?8, last_seen = ?9, worker_key = ?10, pid = ?11 WHERE id = ?1
+                version = ?8, last_seen = ?9, worker_key = ?10, pid = ?11, schedule = ?12, time_zone = ?13, capabilities = ?14
+            WHERE id = ?1
             """,
             [
                 .integer(client.id), .text(client.name), .text(client.hostname), .text(client.platform),
                 .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
                 .text(client.version), .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)),
+                .text(client.schedule?.description ?? ""), .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
             ])
     }
 
@@ -77,5 +86,26 @@ public final class FarmStore {
 
     public func deleteClient(id: Int64) throws {
         try database.run("DELETE FROM clients WHERE id = ?1", [.integer(id)])
+    }
+}
+
+extension FarmStore {
+    // MARK: Path maps
+
+    public func loadPathMaps() throws -> [PathMap] {
+        try database.query("SELECT name, linux, darwin, windows FROM path_maps ORDER BY name") { row in
+            PathMap(name: row.string(0), prefixes: [.linux: row.string(1), .darwin: row.string(2), .windows: row.string(3)])
+        }
+    }
+
+    /// Inserts or replaces a path map.
+    public func savePathMap(_ map: PathMap) throws {
+        try database.run(
+            "INSERT OR REPLACE INTO path_maps (name, linux, darwin, windows) VALUES (?1, ?2, ?3, ?4)",
+            [.text(map.name), .text(map.prefixes[.linux] ?? ""), .text(map.prefixes[.darwin] ?? ""), .text(map.prefixes[.windows] ?? "")])
+    }
+
+    public func deletePathMap(name: String) throws {
+        try database.run("DELETE FROM path_maps WHERE name = ?1", [.text(name)])
     }
 }

@@ -245,7 +245,7 @@ import Testing
             Issue.record("expected a conflict")
         } catch {
             #expect(error.httpStatus == 409)
-            #expect(error.message == "job \(id) is canceled; it cannot become paused")
+            #expect(error.message == "job \(id) is canceled; it cannot be paused")
         }
         do {
             _ = try await farm.handle(APIRequest(item: "job", action: "update", filters: ["id": .int(id)], values: ["status": "completed"]))
@@ -264,25 +264,23 @@ import Testing
             _ = try await farm.handle(APIRequest(item: "job", action: "update", filters: ["id": .int(id)], values: ["status": "queued"]))
             Issue.record("expected a conflict")
         } catch {
-            #expect(error.message == "job \(id) is completed; it cannot become queued; requeue its tasks to run it again")
+            #expect(error.message == "job \(id) is completed; it cannot be resumed; requeue its tasks to run it again")
         }
         #expect(try await job(id)["status"] == "completed")
     }
 
-    @Test func resumeMeansBackToWorkForAPausedJobOnly() {
-        #expect(Farm.statusTarget(current: .paused, requested: .queued, started: false) == .queued)
-        #expect(Farm.statusTarget(current: .paused, requested: .queued, started: true) == .active)
-        #expect(Farm.statusTarget(current: .active, requested: .queued, started: true) == .active)
-        #expect(Farm.statusTarget(current: .failed, requested: .queued, started: true) == nil)
-        #expect(Farm.statusTarget(current: .active, requested: .paused, started: true) == .paused)
-    }
-
-    @Test func requeueBringsFailedTasksAndTheirJobBack() async throws {
+    @Test func aFailedFrameLetsTheOthersRenderAndRequeueRerunsOnlyIt() async throws {
         let w = try await worker("w")
         let id = try await submit("1-2", maxAttempts: 1)
         let first = try #require(try await farm.requestTask(clientID: w, wait: 0))
         _ = try await report(first, client: w, .failed, error: "boom")
-        #expect(try await job(id)["status"] == "failed")
+        #expect(try await job(id)["status"] == "active", "one bad frame does not stop the others")
+        let second = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        _ = try await report(second, client: w, .completed)
+        let failed = try await job(id)
+        #expect(failed["status"] == "failed")
+        #expect(failed["failed_frames"] == "1")
+        #expect(failed["reason"] == "frames 1 failed")
         let requeued = try await farm.handle(
             APIRequest(item: "task", action: "update", filters: ["job": .int(id), "status": ["failed", "canceled"]], values: ["status": "queued"]))
         #expect(requeued.count == 1)

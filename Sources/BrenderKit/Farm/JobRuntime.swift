@@ -1,0 +1,168 @@
+/// A job's working state in the server's memory: its record, its tasks in id order, counters
+/// kept up to date on every change, its blocklist, and a cursor below which no task is queued.
+///
+/// Owned by the ``Farm`` actor; never shared. Statuses in it change only through the lifecycles
+/// (``TaskLifecycle``, ``JobLifecycle``), applied by the farm.
+final class JobRuntime {
+    var job: Job
+    private(set) var tasks: [RenderTask]
+    /// Tasks per role and status: `counts[role.index][status.index]`.
+    private var counts: [[Int]]
+    private(set) var framesTotal: Int
+    private(set) var framesDone: Int
+    /// Failed tasks per client; a client at the job's threshold gets none of its tasks.
+    var blocklist: Blocklist
+    /// Durations of completed render tasks, ascending: what "slow" is measured against.
+    private(set) var completedDurations: [Double] = []
+    /// No task before this index is queued.
+    private var cursor = 0
+
+    init(job: Job, tasks: [RenderTask], blocklist: Blocklist = Blocklist()) {
+        self.job = job
+        self.tasks = tasks
+        self.blocklist = blocklist
+        counts = Array(repeating: Array(repeating: 0, count: TaskStatus.allCases.count), count: RenderTask.Role.allCases.count)
+        framesTotal = 0
+        framesDone = 0
+        for task in tasks {
+            counts[task.role.index][task.status.index] += 1
+            framesTotal += task.frameCount
+            framesDone += Int(task.framesDone)
+            if let duration = Self.duration(of: task) { completedDurations.append(duration) }
+        }
+        completedDurations.sort()
+    }
+
+    var firstTaskID: Int64 { tasks.first?.id ?? 0 }
+
+    func count(_ status: TaskStatus) -> Int { counts[0][status.index] + counts[1][status.index] }
+
+    func count(_ status: TaskStatus, role: RenderTask.Role) -> Int { counts[role.index][status.index] }
+
+    var queuedCount: Int { count(.queued) }
+
+    /// The index of the task with `id`, if it belongs to this job.
+    func index(of taskID: Int64) -> Int? {
+        guard let first = tasks.first?.id else { return nil }
+        let index = Int(taskID - first)
+        return index >= 0 && index < tasks.count && tasks[index].id == taskID ? index : nil
+    }
+
+    /// Replaces the task at `index`, keeping the counters and cursor right. Only the farm's
+    /// lifecycle code calls it.
+    func replace(at index: Int, with task: RenderTask) {
+        let old = tasks[index]
+        counts[old.role.index][old.status.index] -= 1
+        counts[task.role.index][task.status.index] += 1
+        framesDone += Int(task.framesDone) - Int(old.framesDone)
+        if let duration = Self.duration(of: old) { removeDuration(duration) }
+        if let duration = Self.duration(of: task) { insertDuration(duration) }
+        tasks[index] = task
+        if task.status == .queued && index < cursor { cursor = index }
+    }
+
+    private static func duration(of task: RenderTask) -> Double? {
+        task.status == .completed && task.role == .render && task.finishedAt >= task.startedAt && task.startedAt > 0
+            ? task.finishedAt - task.startedAt : nil
+    }
+
+    private func insertionIndex(_ duration: Double) -> Int {
+        var low = 0
+        var high = completedDurations.count
+        while low < high {
+            let middle = (low + high) / 2
+            if completedDurations[middle] < duration { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private func insertDuration(_ duration: Double) {
+        completedDurations.insert(duration, at: insertionIndex(duration))
+    }
+
+    private func removeDuration(_ duration: Double) {
+        let index = insertionIndex(duration)
+        if index < completedDurations.count && completedDurations[index] == duration { completedDurations.remove(at: index) }
+    }
+
+    /// The first queued task `client` may take (see ``DispatchPolicy``): one it has not failed
+    /// before, or any queued task when `mayRetryOwnFailures` (no other client could take it).
+    /// A video task waits until every render task completed, and needs a client with ffmpeg.
+    func nextQueued(for client: Client, mayRetryOwnFailures: (RenderTask) -> Bool) -> Int? {
+        guard queuedCount > 0 else { return nil }
+        while cursor < tasks.count && tasks[cursor].status != .queued { cursor += 1 }
+        var index = cursor
+        while index < tasks.count {
+            let task = tasks[index]
+            if task.status == .queued && (task.role == .render || (rendersCompleted && DispatchPolicy.canEncodeVideo(client)))
+                && (!task.failedOn.contains(client.id) || mayRetryOwnFailures(task))
+            {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether every render task completed (a video task may start).
+    var rendersCompleted: Bool {
+        counts[RenderTask.Role.render.index][TaskStatus.completed.index] == tasks.count - counts[RenderTask.Role.video.index].reduce(0, +)
+    }
+
+    var dispatchKey: DispatchOrder.Key {
+        DispatchOrder.Key(priority: job.priority, createdAt: job.createdAt, jobID: job.id)
+    }
+
+    /// Whether the job belongs in the dispatch order.
+    var isDispatchable: Bool { job.status.isDispatchable && queuedCount > 0 }
+
+    /// What the job's rules need to know about its tasks.
+    var tally: TaskTally {
+        var tally = TaskTally()
+        tally.queued = count(.queued)
+        tally.active = count(.active)
+        tally.completed = count(.completed)
+        tally.failed = count(.failed)
+        tally.canceled = count(.canceled)
+        tally.openRender = count(.queued, role: .render) + count(.active, role: .render)
+        tally.videoQueued = count(.queued, role: .video) > 0
+        // Named only in messages about the job's end: not worth a scan of every task otherwise.
+        if tally.failed > 0 && (tally.open == 0 || job.failFast || (tally.videoQueued && tally.openRender == 0)) {
+            tally.failedFrames = failedFrames
+        }
+        return tally
+    }
+
+    /// The frames of the failed render tasks, as a frame spec ("video" for a failed video task).
+    var failedFrames: String {
+        var ranges: [String] = []
+        for task in tasks where task.status == .failed {
+            ranges.append(task.role == .video ? "video" : task.chunk.description)
+        }
+        return ranges.joined(separator: ",")
+    }
+
+    /// The median duration of completed render tasks, once there are at least `minimum`.
+    func medianDuration(minimum: Int) -> Double? {
+        guard completedDurations.count >= minimum, !completedDurations.isEmpty else { return nil }
+        let middle = completedDurations.count / 2
+        return completedDurations.count % 2 == 1
+            ? completedDurations[middle] : (completedDurations[middle - 1] + completedDurations[middle]) / 2
+    }
+}
+
+extension TaskStatus {
+    var index: Int {
+        switch self {
+        case .queued: 0
+        case .active: 1
+        case .completed: 2
+        case .failed: 3
+        case .canceled: 4
+        }
+    }
+}
+
+extension RenderTask.Role {
+    var index: Int { self == .render ? 0 : 1 }
+}

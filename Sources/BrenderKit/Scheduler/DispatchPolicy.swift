@@ -1,0 +1,73 @@
+import Foundation
+
+/// Who gets which task: the farm's dispatch rules, as plain functions of the farm's state in
+/// memory. No I/O; the ``Farm`` starts the task it chooses and persists it.
+///
+/// A client takes work when it is enabled, online, idle and outside its working hours. It is
+/// given the first queued task of the first job in dispatch order (priority, then age) whose
+/// tags it has and whose blocklist does not hold it. A task that failed on a client goes to
+/// other clients first, and back to that one only when no other could take it.
+enum DispatchPolicy {
+    /// Whether `client` may be given a new task at `time`.
+    static func takesWork(_ client: Client, at time: Double) -> Bool {
+        client.status == .enabled && client.connection == .online && client.currentTask == nil && !isInWorkingHours(client, at: time)
+    }
+
+    /// Whether `time` falls in the client's working hours (its user's time: no new tasks).
+    static func isInWorkingHours(_ client: Client, at time: Double) -> Bool {
+        guard let schedule = client.schedule else { return false }
+        let zone = TimeZone(identifier: client.timeZone) ?? TimeZone(secondsFromGMT: 0)!
+        return schedule.contains(time, timeZone: zone)
+    }
+
+    /// Whether the client may take the job's tasks at all: it has the job's tags and the job's
+    /// blocklist does not hold it.
+    static func canRun(_ runtime: JobRuntime, on client: Client) -> Bool {
+        runtime.job.tags.allSatisfy(client.tags.contains) && !runtime.blocklist.isBlocked(client.id, threshold: runtime.job.blocklistThreshold)
+    }
+
+    /// Whether the client can run a video task (its worker found ffmpeg).
+    static func canEncodeVideo(_ client: Client) -> Bool {
+        client.capabilities.contains("ffmpeg")
+    }
+
+    /// The task `client` gets next, as (job, task index), or nil.
+    static func choose(for client: Client, order: DispatchOrder, jobs: [Int64: JobRuntime], clients: [Int64: Client], at time: Double)
+        -> (JobRuntime, Int)?
+    {
+        guard takesWork(client, at: time) else { return nil }
+        for key in order.keys {
+            guard let runtime = jobs[key.jobID], canRun(runtime, on: client) else { continue }
+            let next = runtime.nextQueued(for: client) { task in
+                !clients.values.contains { other in
+                    other.id != client.id && other.status == .enabled && other.connection == .online && !task.failedOn.contains(other.id)
+                        && canRun(runtime, on: other) && (task.role == .render || canEncodeVideo(other))
+                }
+            }
+            if let next { return (runtime, next) }
+        }
+        return nil
+    }
+
+    /// Why no client could ever run the job, or nil when one could. Only clients that exist
+    /// count (offline or disabled ones may come back); a farm with no clients yet waits.
+    static func whyNoClientCanRun(_ runtime: JobRuntime, clients: some Collection<Client>) -> String? {
+        guard !clients.isEmpty else { return nil }
+        let job = runtime.job
+        let tagged = clients.filter { client in job.tags.allSatisfy(client.tags.contains) }
+        if tagged.isEmpty {
+            return
+                "no client has the tags \(job.tags.joined(separator: ",")) (see 'brender client list'; tag one with 'brender client update --set tags=...')"
+        }
+        let unblocked = tagged.filter { !runtime.blocklist.isBlocked($0.id, threshold: job.blocklistThreshold) }
+        if unblocked.isEmpty {
+            let names = tagged.map(\.name).sorted().joined(separator: ", ")
+            return
+                "every client that could run it failed \(job.blocklistThreshold) of its tasks and is blocklisted (\(names)); fix the cause, then 'brender job requeue \(job.id) --clear-blocklist'"
+        }
+        if runtime.count(.queued, role: .video) > 0 && !unblocked.contains(where: canEncodeVideo) {
+            return "no client can encode its video: none has ffmpeg (install Debian's ffmpeg on a worker, or start it with --ffmpeg PATH)"
+        }
+        return nil
+    }
+}
