@@ -4,7 +4,10 @@ public enum BrenderCLI {
     public static let root = CommandSpec(
         "brender", abstract: "brender: a render farm for Blender.",
         discussion: "Run 'brender server' on one machine and 'brender worker' on every render node; drive the farm with the other commands.",
-        subcommands: [DaemonCommands.server, DaemonCommands.worker, JobCommands.spec, TaskCommands.spec, ClientCommands.spec, DemoSceneCommand.spec],
+        subcommands: [
+            DaemonCommands.server, DaemonCommands.worker, JobCommands.spec, TaskCommands.spec, ClientCommands.spec, PathMapCommands.spec,
+            DemoSceneCommand.spec,
+        ],
         examples: [
             "brender server --data ./brender-data", "brender worker --server http://farm:9999",
             "brender job submit shot.blend --frames 1-250 --chunk 5 --wait", "brender client list",

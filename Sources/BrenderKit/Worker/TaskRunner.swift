@@ -19,6 +19,8 @@ struct TaskRunner: Sendable {
     let scratchDirectory: URL
     /// Where running process groups are recorded (nil: not recorded).
     var groups: WorkerStateDirectory? = nil
+    /// ffmpeg for video tasks (nil: not found on this node).
+    var video: VideoEncoder? = nil
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -29,9 +31,15 @@ struct TaskRunner: Sendable {
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outcome: TaskOutcome
-        switch assignment.kind {
-        case .blender: outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
-        case .command: outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        switch (assignment.role, assignment.kind) {
+        case (.video, _):
+            guard var encoder = video else {
+                return TaskOutcome(state: .failed, error: "this worker has no ffmpeg for the video task; install ffmpeg or give --ffmpeg PATH")
+            }
+            encoder.groups = groups
+            outcome = await encoder.run(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case (.render, .blender): outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case (.render, .command): outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
         }
         if await reporter.stoppedAsHung {
             // A hung process is this attempt's failure: retried elsewhere like any other.

@@ -19,6 +19,8 @@ public struct WorkerOptions: Sendable {
     public var nameGiven: Bool
     /// The worker's own directory: its key, lock, and record of running process groups.
     public var stateDirectory: URL
+    /// ffmpeg for video tasks: a path, or a name looked up in `PATH`.
+    public var ffmpeg: String = "ffmpeg"
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
@@ -51,6 +53,8 @@ public actor WorkerAgent {
     private(set) var clientID: Int64?
     private var heartbeatInterval: Double = 5
     private var serverReachable = true
+    /// ffmpeg and ffprobe, when this node has them: it then takes video tasks.
+    let videoEncoder: VideoEncoder?
     /// Set when this worker must stop: another process holds its name.
     private var mustStopBecause: String?
 
@@ -61,6 +65,10 @@ public actor WorkerAgent {
         self.client = try BrenderClient(server: options.server, keepAlive: true)
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
+        self.videoEncoder = VideoEncoder.find(options.ffmpeg)
+        if videoEncoder == nil {
+            logger.notice("no ffmpeg and ffprobe found ('\(options.ffmpeg)'): this worker takes no video tasks; give --ffmpeg PATH to enable them")
+        }
         let leftovers = state.stopLeftoverChildren()
         if !leftovers.isEmpty {
             logger.warning(
@@ -159,7 +167,8 @@ public actor WorkerAgent {
         let stop = StopSignal()
         let reporter = TaskReporter(
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
-        let runner = TaskRunner(blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state)
+        let runner = TaskRunner(
+            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
@@ -204,9 +213,11 @@ public actor WorkerAgent {
     }
 
     private func register() async throws {
-        let registration = WorkerProtocol.Registration(
+        var registration = WorkerProtocol.Registration(
             name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
             version: BrenderVersion.current, key: state.key, pid: getpid(), nameGiven: options.nameGiven)
+        registration.timeZone = TimeZone.current.identifier
+        registration.capabilities = videoEncoder == nil ? [] : ["ffmpeg"]
         let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval

@@ -174,7 +174,7 @@ import Testing
         #expect(result.status == 1)
         #expect(
             result.stderr.contains(
-                "brender: error: job 1 failed: task 1: Blender exited with code 1: File format is not supported in file '\(broken)'; see 'brender task log 1'"
+                "brender: error: job 1 failed: frames 1-2 failed; task 1: Blender exited with code 1: File format is not supported in file '\(broken)'; see 'brender task log 1'"
             ))
         let log = try farm.run(["task", "log", "1"])
         #expect(log.stdout.contains("Error: File format is not supported in file '\(broken)'"))

@@ -88,7 +88,7 @@ import Testing
         #expect(await eventually { try await farm.job(1)?["status"] == "completed" })
         let refused = try farm.run(["job", "pause", "1"])
         #expect(refused.status == 1)
-        #expect(refused.stderr == "brender: error: job 1 is completed; it cannot become paused\n")
+        #expect(refused.stderr == "brender: error: job 1 is completed; it cannot be paused\n")
         let tasks = try farm.run(["task", "list", "--job", "1"])
         #expect(tasks.stdout.split(separator: "\n").count == 5)
         #expect(try farm.run(["job", "delete", "1"]).stdout == "1 job deleted\n")

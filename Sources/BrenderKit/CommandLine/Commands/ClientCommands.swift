@@ -79,12 +79,20 @@ enum ClientCommands {
             if filters.isEmpty && !parsed.flag("all") {
                 throw UsageError("no --filter given: this would change every client", hint: "add --filter KEY=VALUE, or --all to mean every client")
             }
-            let request = APIRequest(item: "client", action: "update", filters: filters, values: values, all: parsed.flag("all"))
+            if parsed.flag("now") && values["status"] != "disabled" {
+                throw UsageError("--now goes with --set status=disabled", hint: "it stops the task a node is running as it is disabled")
+            }
+            let request = APIRequest(
+                item: "client", action: "update", filters: filters, values: values, all: parsed.flag("all"), now: parsed.flag("now"))
             let response = try await CommonOptions.client(parsed).send(request)
             if parsed.flag("json") {
                 CommonOptions.printJSON(response, context)
             } else {
                 context.print("\(count(response.count, "client")) changed (\(response.total) matched)")
+                for item in response.items {
+                    guard let note = item["note"]?.stringValue else { continue }
+                    context.print("client \(item["id"]?.intValue ?? 0) (\(item["name"]?.stringValue ?? "?")): \(note)")
+                }
             }
             return 0
         })

@@ -4,30 +4,48 @@ import Foundation
 enum JobCommands {
     static let spec = CommandSpec(
         "job", abstract: "Submit and manage render jobs.",
-        subcommands: [submit, list, show, pause, resume, cancel, requeue, delete])
+        subcommands: [submit, list, show, update, pause, resume, cancel, requeue, delete])
 
     static let submit = CommandSpec(
         "submit", abstract: "Submit a job: render FILE.blend's frames on the farm.",
         discussion: """
             Frames: 1-250, 1..250, 7, comma lists of both (1-10,20,30..40) and steps (1-100x5); each frame is rendered once. \
-            The job becomes tasks of at most --chunk consecutive frames. Paths are made absolute here and must be readable by \
-            every worker (shared storage). With --type command, the arguments after -- are run for each task, with {start}, \
-            {end} and {frame} replaced (a command with {frame} runs once per frame); success is exit code 0.
+            The job becomes tasks of at most --chunk consecutive frames. Without --frames (or --format), the scene's own frame \
+            range and step (and output format) are used, read here with Blender; 'job show' says where they came from. Paths \
+            are made absolute here and must be readable by every worker (shared storage; see 'brender pathmap' for mixed \
+            platforms). A task that fails is tried again elsewhere; one that fails --max-attempts times fails for good, and the \
+            job renders its other frames and ends failed listing them (--fail-fast stops it at once instead). A client that \
+            fails --blocklist-threshold tasks of the job gets no more of them. --after makes the job wait until those jobs \
+            complete (it fails if one fails or is canceled). --video encodes the frames into an MP4 with ffmpeg once all are \
+            rendered. With --type command, the arguments after -- are run for each task, with {start}, {end} and {frame} \
+            replaced (a command with {frame} runs once per frame); success is exit code 0.
             """,
         options: [
-            .value("frames", short: "F", "SPEC", help: "The frames to render, e.g. 1-250."),
+            .value("frames", short: "F", "SPEC", help: "The frames to render, e.g. 1-250 (default: the scene's range and step)."),
             .value("chunk", short: "c", "N", kind: .integer(1...100_000), default: "1", help: "Frames per task."),
             .value("priority", short: "p", "P", kind: .integer(0...100), default: "50", help: "0 to 100; higher goes first."),
             .value("name", short: "n", "NAME", help: "A name for people (default: the file's name)."),
             .value(
                 "output", short: "o", "PATTERN",
                 help: "Output path; # runs are the frame number (default: renders/ID-NAME/frame_##### next to the server's data)."),
-            .value("format", "FORMAT", kind: .choice(Job.formats.keys.sorted()), default: "PNG", help: "Image format."),
+            .value("format", "FORMAT", kind: .choice(Job.formats.keys.sorted()), help: "Image format (default: the scene's, or PNG)."),
             .value("scene", "NAME", help: "The scene to render (default: the file's active scene)."),
             .value("tags", short: "t", "TAG,...", help: "Only clients with all these tags take the job's tasks."),
             .value(
                 "max-attempts", "N", kind: .integer(1...100), default: "3",
                 help: "Attempts, each on another worker where possible, before a task fails for good."),
+            .value(
+                "blocklist-threshold", "N", kind: .integer(1...100), default: "3",
+                help: "Failed tasks after which a client gets no more of this job's tasks."),
+            .flag("fail-fast", help: "Stop the whole job at the first task that fails for good (default: render the other frames)."),
+            .value(
+                "task-timeout", "SECONDS", kind: .seconds,
+                help: "Stop a task that runs longer than this and count a failed attempt (default: no limit)."),
+            .value("after", "JOB", kind: .integer(1...Int.max), repeatable: true, help: "Start only once this job has completed (repeatable)."),
+            .value("video", "FILE.mp4", help: "Encode the rendered frames into this H.264 MP4 once every frame is rendered."),
+            .value("fps", "N", kind: .integer(1...240), default: "24", help: "Frames per second of the --video."),
+            .value("codec", "CODEC", kind: .choice(VideoSpec.codecs), default: "h264", help: "The --video codec."),
+            .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "Blender to read the scene with, when needed."),
             .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
             .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
             CommonOptions.json, CommonOptions.server,
@@ -38,10 +56,12 @@ enum JobCommands {
         examples: [
             "brender job submit shot.blend --frames 1-250 --chunk 10",
             "brender job submit shot.blend --frames 1-100x5 --priority 80 --wait",
+            "brender job submit shot.blend --frames 1-250 --video /shared/shot.mp4 --fps 24",
+            "brender job submit comp.blend --after 12 --after 13",
             "brender job submit --type command --frames 1-100 --chunk 10 -- ./encode.sh {start} {end}",
         ],
         action: { parsed, context in
-            let values = try submissionValues(parsed)
+            let values = try await submissionValues(parsed)
             let response = try await CommonOptions.client(parsed).send(APIRequest(item: "job", action: "create", values: values))
             guard let job = response.items.first, let id = job["id"]?.intValue else {
                 throw CommandFailure("the server accepted the job but did not say its id")
@@ -59,25 +79,32 @@ enum JobCommands {
             return try await JobProgress.follow(jobID: id, client: CommonOptions.client(parsed), context: context)
         })
 
-    static func submissionValues(_ parsed: ParsedCommand) throws -> [String: JSONValue] {
-        guard let frames = parsed.string("frames") else {
-            throw UsageError("a job needs --frames", hint: "e.g. --frames 1-250; see 'brender job submit --help'")
-        }
-        do {
-            _ = try FrameSpec(parsing: frames)
-        } catch {
-            throw UsageError("bad --frames: \(error.message)", hint: "write frames like 1-250, 1..250, 7, 1-10,20 or 1-100x5")
-        }
+    static func submissionValues(_ parsed: ParsedCommand) async throws -> [String: JSONValue] {
         let kind = Job.Kind(rawValue: parsed.string("type")!)!
+        let frames = parsed.string("frames")
+        if let frames {
+            do {
+                _ = try FrameSpec(parsing: frames)
+            } catch {
+                throw UsageError("bad --frames: \(error.message)", hint: "write frames like 1-250, 1..250, 7, 1-10,20 or 1-100x5")
+            }
+        } else if kind == .command {
+            throw UsageError("a command job needs --frames", hint: "e.g. --frames 1-250; see 'brender job submit --help'")
+        }
         let arguments = parsed.repeatedPositional("FILE.blend|ARGV")
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path
         }
         var values: [String: JSONValue] = [
-            "type": .string(kind.rawValue), "frames": .string(frames), "chunk": .int(Int64(parsed.int("chunk")!)),
-            "priority": .int(Int64(parsed.int("priority")!)), "max_attempts": .int(Int64(parsed.int("max-attempts")!)),
+            "type": .string(kind.rawValue), "chunk": .int(Int64(parsed.int("chunk")!)), "priority": .int(Int64(parsed.int("priority")!)),
+            "max_attempts": .int(Int64(parsed.int("max-attempts")!)), "blocklist_threshold": .int(Int64(parsed.int("blocklist-threshold")!)),
         ]
+        if let frames { values["frames"] = .string(frames) }
+        if parsed.flag("fail-fast") { values["fail_fast"] = true }
+        if let timeout = parsed.seconds("task-timeout") { values["task_timeout"] = .int(Int64(max(1, timeout.rounded(.up)))) }
+        let after = parsed.strings("after").compactMap { Int64($0) }
+        if !after.isEmpty { values["after"] = .array(after.map(JSONValue.int)) }
         switch kind {
         case .blender:
             guard arguments.count == 1 else {
@@ -91,22 +118,105 @@ enum JobCommands {
                 throw CommandFailure("\(file) does not exist; give the path of a .blend file that the workers can read")
             }
             values["file"] = .string(file)
-            values["format"] = .string(parsed.string("format")!)
+            if let format = parsed.string("format") { values["format"] = .string(format) }
             if let output = parsed.string("output") { values["output"] = .string(absolute(output)) }
             if let scene = parsed.string("scene") { values["scene"] = .string(scene) }
+            if let video = parsed.string("video") {
+                values["video"] = [
+                    "path": .string(absolute(video)), "fps": .int(Int64(parsed.int("fps")!)), "codec": .string(parsed.string("codec")!),
+                ]
+            }
+            if frames == nil || parsed.string("format") == nil {
+                let probe: SceneProbe
+                do {
+                    probe = try await SceneProbe.read(file: file, scene: parsed.string("scene"), blender: parsed.string("blender")!)
+                } catch let error as CommandFailure where frames != nil {
+                    // Only the format was to come from the scene: PNG will do, and the workers'
+                    // Blender has its own say about the file.
+                    values["format"] = "PNG"
+                    values["settings_from"] = .string("submitted; format PNG (the scene could not be read here: \(error.message))")
+                    return values.merging(common(parsed)) { $1 }
+                }
+                var taken: [String] = []
+                if frames == nil {
+                    values["frames"] = .string(probe.frames)
+                    taken.append("frames \(probe.frames)")
+                }
+                if parsed.string("format") == nil {
+                    if Job.formats[probe.format] != nil {
+                        values["format"] = .string(probe.format)
+                        taken.append("format \(probe.format)")
+                    } else {
+                        values["format"] = "PNG"
+                        taken.append("format PNG (the scene's \(probe.format) is not an image format)")
+                    }
+                }
+                values["settings_from"] = .string(
+                    "scene '\(probe.scene)' (\(taken.joined(separator: ", ")), read by Blender \(probe.blenderVersion) on \(WorkerAgent.hostname))")
+            }
         case .command:
             guard !arguments.isEmpty else {
                 throw UsageError(
                     "a command job needs the command after --", hint: "e.g. brender job submit --type command --frames 1-10 -- echo {frame}")
             }
+            if parsed.string("video") != nil {
+                throw UsageError("--video belongs to blender jobs", hint: "a command job's frames are whatever its command makes")
+            }
             values["argv"] = .array(arguments.map(JSONValue.string))
         }
+        return values.merging(common(parsed)) { $1 }
+    }
+
+    /// The values every kind of job takes alike.
+    private static func common(_ parsed: ParsedCommand) -> [String: JSONValue] {
+        var values: [String: JSONValue] = [:]
         if let name = parsed.string("name") { values["name"] = .string(name) }
         if let tags = parsed.string("tags") {
             values["tags"] = .array(tags.split(separator: ",").map { .string(String($0)) })
         }
         return values
     }
+
+    static let update = CommandSpec(
+        "update", abstract: "Change jobs while they run: priority, name, tags, attempts, time limit, dependencies.",
+        discussion: "Changes take effect at the next dispatch; running tasks go on. --after replaces the job's dependencies (only before it starts).",
+        options: [
+            .value("priority", short: "p", "P", kind: .integer(0...100), help: "0 to 100; higher goes first."),
+            .value("name", short: "n", "NAME", help: "A name for people."),
+            .value("tags", short: "t", "TAG,...", help: "Only clients with all these tags take the job's tasks ('' for none)."),
+            .value("max-attempts", "N", kind: .integer(1...100), help: "Attempts before a task fails for good."),
+            .value("task-timeout", "SECONDS", kind: .seconds, help: "Stop a task that runs longer than this (0: no limit)."),
+            .value("blocklist-threshold", "N", kind: .integer(1...100), help: "Failed tasks after which a client gets no more of the job."),
+            .value("after", "JOB", kind: .integer(1...Int.max), repeatable: true, help: "Wait for these jobs instead (repeatable)."),
+            CommonOptions.json, CommonOptions.server,
+        ],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
+        examples: ["brender job update 12 --priority 90", "brender job update 12 13 --tags gpu --max-attempts 5"],
+        action: { parsed, context in
+            let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
+            var values: [String: JSONValue] = [:]
+            if let priority = parsed.int("priority") { values["priority"] = .int(Int64(priority)) }
+            if let name = parsed.string("name") { values["name"] = .string(name) }
+            if let tags = parsed.string("tags") { values["tags"] = .array(tags.split(separator: ",").map { .string(String($0)) }) }
+            if let attempts = parsed.int("max-attempts") { values["max_attempts"] = .int(Int64(attempts)) }
+            if let timeout = parsed.seconds("task-timeout") { values["task_timeout"] = .int(Int64(timeout.rounded(.up))) }
+            if let threshold = parsed.int("blocklist-threshold") { values["blocklist_threshold"] = .int(Int64(threshold)) }
+            let after = parsed.strings("after").compactMap { Int64($0) }
+            if !after.isEmpty { values["after"] = .array(after.map(JSONValue.int)) }
+            guard !values.isEmpty else {
+                throw UsageError("nothing to change", hint: "give --priority, --name, --tags, --max-attempts, --task-timeout or --after")
+            }
+            let response = try await CommonOptions.client(parsed).send(
+                APIRequest(item: "job", action: "update", filters: ["id": .array(ids.map(JSONValue.int))], values: values))
+            if parsed.flag("json") {
+                CommonOptions.printJSON(response, context)
+            } else if response.total < ids.count {
+                throw CommandFailure("no job has the id \(ids.count == 1 ? String(ids[0]) : "of every one given"); see 'brender job list'")
+            } else {
+                context.print("\(count(response.count, "job")) changed (\(response.total) matched); it takes effect at the next dispatch")
+            }
+            return 0
+        })
 
     static let list = CommandSpec(
         "list", abstract: "List jobs, oldest first.",
@@ -154,13 +264,29 @@ enum JobCommands {
             if parsed.flag("json") {
                 context.print(job.prettyPrinted())
             } else {
+                var names: [Int64: String] = [:]
+                if let blocked = job["blocklist"]?.arrayValue, !blocked.isEmpty {
+                    let clients = try await CommonOptions.client(parsed).send(
+                        APIRequest(item: "client", action: "read", filters: ["id": .array(blocked)]))
+                    for client in clients.items {
+                        if let id = client["id"]?.intValue, let name = client["name"]?.stringValue { names[id] = name }
+                    }
+                }
                 for field in Job.schema.fields {
                     guard let value = job[field.name], value != .null else { continue }
-                    if field.name == "argv" && value.arrayValue?.isEmpty == true { continue }
-                    let text =
-                        value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: field.name == "argv" ? " " : ",") }
-                        ?? value.stringValue ?? value.serialized()
-                    context.print("\((field.name + ":").padding(toLength: 17, withPad: " ", startingAt: 0))\(text)")
+                    if value.arrayValue?.isEmpty == true && ["argv", "after", "blocklist", "slow_tasks", "tags"].contains(field.name) { continue }
+                    let text: String
+                    if field.name == "blocklist", let ids = value.arrayValue {
+                        text = ids.compactMap(\.intValue).map { id in names[id].map { "\($0) (client \(id))" } ?? "client \(id)" }.joined(
+                            separator: ", ")
+                    } else if field.name == "video" {
+                        text = "\(value["path"]?.stringValue ?? "?") (\(value["codec"]?.stringValue ?? "h264"), \(value["fps"]?.intValue ?? 24) fps)"
+                    } else {
+                        text =
+                            value.arrayValue.map { $0.map { $0.stringValue ?? $0.serialized() }.joined(separator: field.name == "argv" ? " " : ",") }
+                            ?? value.stringValue ?? value.serialized()
+                    }
+                    context.print("\((field.name + ":").padding(toLength: 21, withPad: " ", startingAt: 0))\(text)")
                 }
             }
             return 0
@@ -196,8 +322,12 @@ enum JobCommands {
         "cancel", status: .canceled, abstract: "Cancel jobs: queued tasks are dropped and running ones stopped on their workers.", verb: "canceled")
 
     static let requeue = CommandSpec(
-        "requeue", abstract: "Put a job's failed and canceled tasks back in the queue.",
-        options: [.flag("all", help: "Requeue completed tasks too: render the whole job again."), CommonOptions.json, CommonOptions.server],
+        "requeue", abstract: "Put a job's failed and canceled tasks back in the queue: only its frames that did not render.",
+        options: [
+            .flag("all", help: "Requeue completed tasks too: render the whole job again."),
+            .flag("clear-blocklist", help: "Let the clients blocklisted for the job take its tasks again."), CommonOptions.json,
+            CommonOptions.server,
+        ],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
         action: { parsed, context in
             let id = Int64(parsed.positional("JOB")!)!
@@ -206,6 +336,10 @@ enum JobCommands {
             let client = try CommonOptions.client(parsed)
             let exists = try await client.send(APIRequest(item: "job", action: "read", filters: ["id": .int(id)]))
             guard !exists.items.isEmpty else { throw CommandFailure("there is no job \(id); see 'brender job list'") }
+            if parsed.flag("clear-blocklist") {
+                _ = try await client.send(APIRequest(item: "job", action: "update", filters: ["id": .int(id)], values: ["blocklist": []]))
+                if !parsed.flag("json") { context.print("job \(id): blocklist cleared") }
+            }
             let response = try await client.send(
                 APIRequest(item: "task", action: "update", filters: ["job": .int(id), "status": .array(statuses)], values: ["status": "queued"]))
             if parsed.flag("json") {
@@ -297,9 +431,10 @@ enum JobProgress {
                 APIRequest(item: "task", action: "read", filters: ["job": .int(id), "status": "failed"], limit: 1)
             ).items.first
             let taskID = failed?["id"]?.intValue
+            let reason = job["reason"]?.stringValue ?? job["failed_frames"]?.stringValue.map { "frames \($0) failed" } ?? "it failed"
             context.printError(
-                "brender: error: job \(id) failed"
-                    + (taskID.map { ": task \($0): \(failed?["error"]?.stringValue ?? "unknown error"); see 'brender task log \($0)'" } ?? ""))
+                "brender: error: job \(id) failed: \(reason)"
+                    + (taskID.map { "; task \($0): \(failed?["error"]?.stringValue ?? "unknown error"); see 'brender task log \($0)'" } ?? ""))
             return 1
         default:
             context.printError("brender: error: job \(id) was \(status.rawValue)")

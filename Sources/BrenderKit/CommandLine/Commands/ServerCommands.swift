@@ -19,6 +19,9 @@ enum DaemonCommands {
             .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
             .value("worker-timeout", "SECONDS", kind: .seconds, default: "60", help: "A worker not heard from for this long goes offline."),
             .value(
+                "slow-task-factor", "K", kind: .seconds, default: "5",
+                help: "Flag a running task as slow past K times its job's median task time (once 5 tasks completed)."),
+            .value(
                 "sync", "MODE", kind: .choice(["normal", "full"]), default: "normal",
                 help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
             logLevel,
@@ -28,6 +31,7 @@ enum DaemonCommands {
             let address = HostPort(parsed.string("listen")!)!
             var options = ServerOptions(host: address.host, port: address.port, dataDirectory: parsed.string("data")!)
             options.farm.workerTimeout = parsed.seconds("worker-timeout") ?? 60
+            options.farm.slowTaskFactor = max(1, parsed.seconds("slow-task-factor") ?? 5)
             options.synchronous = parsed.string("sync") == "full" ? .full : .normal
             let logger = makeLogger("brender.server", level: parsed.string("log-level"))
             let dataDirectory = options.dataDirectory
@@ -71,6 +75,9 @@ enum DaemonCommands {
             .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
             .value(
+                "ffmpeg", "PATH", environment: "BRENDER_FFMPEG", default: "ffmpeg",
+                help: "ffmpeg for video tasks (ffprobe is looked for beside it); without it the worker takes no video tasks."),
+            .value(
                 "silence-timeout", "SECONDS", kind: .seconds, default: "1800",
                 help: "Stop a task whose process prints nothing for this long, as hung; the attempt fails and is retried elsewhere."),
             .value(
@@ -94,12 +101,12 @@ enum DaemonCommands {
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
             let agent: WorkerAgent
             do {
-                agent = try WorkerAgent(
-                    options: WorkerOptions(
-                        server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!,
-                        silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!), nameGiven: nameGiven,
-                        stateDirectory: parsed.string("state-dir").map { URL(fileURLWithPath: $0) }),
-                    logger: logger)
+                var options = WorkerOptions(
+                    server: parsed.string("server")!, name: name, tags: tags, blender: parsed.string("blender")!,
+                    silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!), nameGiven: nameGiven,
+                    stateDirectory: parsed.string("state-dir").map { URL(fileURLWithPath: $0) })
+                options.ffmpeg = parsed.string("ffmpeg")!
+                agent = try WorkerAgent(options: options, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
             }

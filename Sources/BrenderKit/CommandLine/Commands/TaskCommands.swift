@@ -29,9 +29,11 @@ enum TaskCommands {
             }
             var table = TextTable(headers: ["ID", "JOB", "STATUS", "FRAMES", "DONE", "CLIENT", "ATTEMPTS", "ERROR"])
             for task in response.items {
+                let status = task["status"]?.stringValue ?? ""
+                let role = task["role"]?.stringValue == "video" ? " (video)" : ""
                 table.append([
                     task["id"]?.intValue.map(String.init) ?? "?", task["job"]?.intValue.map(String.init) ?? "?",
-                    task["status"]?.stringValue ?? "", task["frames"]?.stringValue ?? "",
+                    status + (task["slow"] == true ? " SLOW" : "") + role, task["frames"]?.stringValue ?? "",
                     "\(task["frames_done"]?.intValue ?? 0)/\(task["frame_count"]?.intValue ?? 0)",
                     task["client"]?.intValue.map(String.init) ?? "-", task["attempts"]?.intValue.map(String.init) ?? "0",
                     task["error"]?.stringValue.map { String($0.prefix(60)) } ?? "",
