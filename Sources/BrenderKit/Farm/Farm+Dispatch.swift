@@ -147,11 +147,12 @@ extension Farm {
         return try await withNext(update, logOffset: log.stored)
     }
 
-    /// Whether `update` may take back its task: put back in the queue under the same lease, so
-    /// given to no one since, last run by this client, which runs nothing else now.
+    /// Whether `update` may take back its task: put back in the queue only because its worker
+    /// went silent, under the same lease, so given to no one since, last run by this client,
+    /// which runs nothing else now.
     private func isReclaimable(_ runtime: JobRuntime, index: Int, by update: WorkerProtocol.TaskUpdate) -> Bool {
         let task = runtime.tasks[index]
-        return task.status == .queued && task.lease == update.lease && task.clientID == update.clientID
+        return task.isResumable && task.lease == update.lease && task.clientID == update.clientID
             && clients[update.clientID]?.currentTask == nil && runtime.job.status.isDispatchable && update.state != .released
     }
 
@@ -217,13 +218,15 @@ extension Farm {
     }
 
     /// A task a client held was lost (the worker asked for new work, restarted, or went silent):
-    /// back to the queue without counting a failure.
-    func releaseLostTask(of clientID: Int64, reason: String) throws(APIError) {
+    /// back to the queue without counting a failure. `resumable`: the worker may still be
+    /// running it (it only went silent) and may take it back while no one else has.
+    func releaseLostTask(of clientID: Int64, reason: String, resumable: Bool = false) throws(APIError) {
         guard let current = clients[clientID]?.currentTask else { return }
         if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
             runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
         {
-            try finishAttempt(runtime, index: index, .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)"))
+            try finishAttempt(
+                runtime, index: index, .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable))
         } else {
             try change { batch throws(APIError) in freeClient(clientID, taskID: current.taskID, in: batch) }
         }

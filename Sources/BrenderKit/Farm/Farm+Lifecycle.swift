@@ -101,7 +101,7 @@ extension Farm {
                 self.logger.warning(
                     "task failed", metadata: ["job": "\(jobID)", "task": "\(task.id)", "attempt": "\(task.failures)", "error": "\(error)"])
             }
-        case .release(let reason):
+        case .release(let reason, _):
             batch.notes.append { self.logger.info("task requeued", metadata: ["job": "\(jobID)", "task": "\(task.id)", "reason": "\(reason)"]) }
         case .cancel:
             break

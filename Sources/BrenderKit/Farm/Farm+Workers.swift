@@ -167,7 +167,7 @@ extension Farm {
         for id in silent {
             let reason = "its worker \(clients[id]?.name ?? "?") went offline (not heard from for \(Int(options.workerTimeout)) s)"
             do {
-                try releaseLostTask(of: id, reason: reason)
+                try releaseLostTask(of: id, reason: reason, resumable: true)
             } catch {
                 continue  // logged by writeThrough; the next sweep tries again
             }

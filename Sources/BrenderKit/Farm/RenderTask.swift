@@ -52,6 +52,10 @@ public struct RenderTask: Sendable, Equatable {
 
     public var chunk: FrameChunk { FrameChunk(start: Int(frameStart), end: Int(frameEnd), step: Int(frameStep)) }
 
+    /// Whether the task is back in the queue from an attempt that may go on: its worker only
+    /// went silent, and no one has taken it since (see ``TaskEvent/reclaim``).
+    public var isResumable: Bool { status == .queued && lease > 0 && finishedAt == 0 }
+
     /// Frames the task produces: its chunk's frames for a render task; none for a video task.
     public var frameCount: Int { role == .render ? chunk.count : 0 }
 }

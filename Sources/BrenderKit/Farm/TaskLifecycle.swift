@@ -2,7 +2,7 @@
 public enum TaskEvent: Sendable, Equatable {
     /// A client takes it: a new attempt under a new lease.
     case start(clientID: Int64)
-    /// The client of a requeued, unclaimed attempt reports it still runs: the same lease goes on.
+    /// The client of a resumable released attempt reports it still runs: the same lease goes on.
     case reclaim
     /// Frames verified so far in the running attempt.
     case progress(framesDone: Int32)
@@ -11,8 +11,9 @@ public enum TaskEvent: Sendable, Equatable {
     /// The attempt failed; the task is tried again unless it has used its `maxAttempts`.
     case fail(error: String, maxAttempts: Int)
     /// The attempt ended without a verdict (its worker stopped, went silent, or lost the task):
-    /// back in the queue, no failure counted.
-    case release(reason: String)
+    /// back in the queue, no failure counted. A `resumable` attempt (its worker only went
+    /// silent) may be taken back by that worker while no one else has it.
+    case release(reason: String, resumable: Bool = false)
     /// The task will not run (its job was canceled, failed fast, or cannot use it).
     case cancel(reason: String?)
     /// An admin asks for the task to run again, from a clean slate.
@@ -37,11 +38,11 @@ public struct TaskTransition: Sendable, Equatable {
 ///
 /// ```
 /// queued    -start->    active      (a new lease)
-/// queued    -reclaim->  active      (same lease: its worker never stopped)
+/// queued    -reclaim->  active      (resumable only: same lease, its worker never stopped)
 /// active    -progress-> active
 /// active    -complete-> completed
 /// active    -fail->     queued, or failed once maxAttempts attempts failed
-/// active    -release->  queued      (no failure counted)
+/// active    -release->  queued      (no failure counted; resumable when its worker only went silent)
 /// queued, active       -cancel->  canceled
 /// any but queued       -requeue-> queued (failures and blocklist of the task cleared)
 /// ```
@@ -65,7 +66,7 @@ public enum TaskLifecycle {
             next.finishedAt = 0
             began = true
         case .reclaim:
-            guard task.status == .queued, task.lease > 0 else { throw refuse("be taken back") }
+            guard task.isResumable else { throw refuse("be taken back") }
             next.status = .active
         case .progress(let frames):
             guard task.status == .active else { throw refuse("make progress") }
@@ -87,11 +88,13 @@ public enum TaskLifecycle {
             next.status = Int(next.failures) >= maxAttempts ? .failed : .queued
             freed = task.clientID
             failedOn = task.clientID
-        case .release(let reason):
+        case .release(let reason, let resumable):
             guard task.status == .active else { throw refuse("be put back in the queue") }
             next.status = .queued
             next.framesDone = 0
             next.error = reason
+            // An attempt that ended for good is marked with its end; a resumable one is not.
+            next.finishedAt = resumable ? 0 : time
             freed = task.clientID
         case .cancel(let reason):
             guard task.status == .queued || task.status == .active else { throw refuse("be canceled") }

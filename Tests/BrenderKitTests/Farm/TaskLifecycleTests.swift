@@ -17,7 +17,7 @@ import Testing
     /// Every event, with the statuses it is allowed from.
     static let allowedFrom: [(TaskEvent, Set<TaskStatus>)] = [
         (.start(clientID: 3), [.queued]),
-        (.reclaim, [.queued]),
+        (.reclaim, [.queued]),  // (a queued task with a lease and no end is a resumable one)
         (.progress(framesDone: 2), [.active]),
         (.complete(framesDone: 4), [.active]),
         (.fail(error: "boom", maxAttempts: 3), [.active]),
@@ -46,9 +46,16 @@ import Testing
         #expect(started.freedClient == nil)
     }
 
-    @Test func reclaimingKeepsTheLeaseAndNeedsOne() throws {
-        let reclaimed = try TaskLifecycle.apply(.reclaim, to: task(.queued, client: 3, lease: 2), at: time)
+    @Test func onlyAResumableReleaseCanBeReclaimedUnderTheSameLease() throws {
+        let silent = try TaskLifecycle.apply(.release(reason: "silent", resumable: true), to: task(.active, client: 3, lease: 2), at: time)
+        #expect(silent.task.isResumable)
+        let reclaimed = try TaskLifecycle.apply(.reclaim, to: silent.task, at: time)
         #expect(reclaimed.task.status == .active && reclaimed.task.lease == 2 && !reclaimed.attemptBegan)
+        let stopped = try TaskLifecycle.apply(.release(reason: "restarted"), to: task(.active, client: 3, lease: 2), at: time)
+        #expect(!stopped.task.isResumable)
+        #expect(throws: FarmError.self) { try TaskLifecycle.apply(.reclaim, to: stopped.task, at: time) }
+        let failed = try TaskLifecycle.apply(.fail(error: "boom", maxAttempts: 3), to: task(.active, client: 3, lease: 2), at: time)
+        #expect(throws: FarmError.self) { try TaskLifecycle.apply(.reclaim, to: failed.task, at: time) }
         #expect(throws: FarmError.self) { try TaskLifecycle.apply(.reclaim, to: task(.queued), at: time) }
     }
 

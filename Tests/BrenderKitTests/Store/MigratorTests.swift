@@ -91,6 +91,34 @@ final class TemporaryDatabase {
         #expect(try store.loadJobs().isEmpty)
     }
 
+    @Test func aVersionFourDatabaseKeepsItsJobsAndTasksThroughTheTableRebuild() throws {
+        let file = try TemporaryDatabase()
+        do {
+            let old = try SQLiteDatabase(path: file.path)
+            try Migrator(migrations: Array(FarmSchema.migrations.prefix(4))).migrate(old)
+            try old.execute(
+                """
+                INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, argv, tags, max_attempts, created_at)
+                VALUES ('old', 'blender', 'active', 60, '/f.blend', '1-2', 1, '/o/#', 'PNG', '[]', 'gpu', 3, 5);
+                INSERT INTO tasks (job_id, frame_start, frame_end, frame_step, status, client_id, lease, failed_on)
+                VALUES (1, 1, 1, 1, 'completed', 4, 1, ''), (1, 2, 2, 1, 'queued', 4, 2, '4');
+                """)
+            old.close()
+        }
+        let store = try FarmStore(path: file.path)
+        let jobs = try store.loadJobs()
+        #expect(jobs.map(\.name) == ["old"] && jobs[0].status == .active && jobs[0].tags == ["gpu"] && jobs[0].blocklistThreshold == 3)
+        #expect(jobs[0].after.isEmpty && !jobs[0].failFast && jobs[0].video == nil)
+        var tasks: [RenderTask] = []
+        try store.forEachTask { tasks.append($0) }
+        #expect(tasks.map(\.status) == [.completed, .queued] && tasks.allSatisfy { $0.role == .render } && tasks[1].failedOn == [4])
+        // The tasks still belong to their job: deleting it deletes them.
+        try store.deleteJob(id: 1)
+        tasks = []
+        try store.forEachTask { tasks.append($0) }
+        #expect(tasks.isEmpty)
+    }
+
     @Test func farmSchemaAppliesToAnEmptyDatabase() throws {
         let file = try TemporaryDatabase()
         let store = try FarmStore(path: file.path)
