@@ -24,8 +24,17 @@ public struct TaskTally: Sendable, Equatable {
     public var openRender = 0
     /// A video task is queued, waiting for the render tasks.
     public var videoQueued = false
-    /// The frames of failed tasks, as a frame spec (e.g. "12,40-42"), for messages.
+    /// The video task failed for good.
+    public var videoFailed = false
+    /// The frames of failed render tasks, as a frame spec (e.g. "12,40-42"), for messages.
     public var failedFrames = ""
+
+    /// What failed, for messages: "frames 12,40-42", "the video", or both.
+    var failures: String {
+        let frames = failedFrames.isEmpty ? nil : "frames \(failedFrames)"
+        let video = videoFailed ? "the video" : nil
+        return [frames, video].compactMap { $0 }.joined(separator: " and ")
+    }
 
     public init() {}
 
@@ -137,14 +146,14 @@ public enum JobLifecycle {
         case .tasksChanged(let tally):
             guard !job.status.isFinished else { break }
             if tally.failed > 0 && job.failFast {
-                let why = "frames \(tally.failedFrames) failed (--fail-fast)"
+                let why = "\(tally.failures) failed (--fail-fast)"
                 finish(.failed, reason: why)
                 if tally.open > 0 { cancel = TaskCancellation(role: nil, reason: "canceled: \(why)") }
             } else if tally.videoQueued && tally.openRender == 0 && tally.failed + tally.canceled > 0 {
                 cancel = TaskCancellation(role: .video, reason: "no video: frames \(tally.failedFrames) were not rendered")
             } else if tally.open == 0 {
                 if tally.failed + tally.canceled > 0 {
-                    finish(.failed, reason: tally.failed > 0 ? "frames \(tally.failedFrames) failed" : "some tasks were canceled")
+                    finish(.failed, reason: tally.failed > 0 ? "\(tally.failures) failed" : "some tasks were canceled")
                 } else {
                     finish(.completed, reason: nil)
                 }

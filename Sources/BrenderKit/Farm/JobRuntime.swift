@@ -126,6 +126,7 @@ final class JobRuntime {
         tally.canceled = count(.canceled)
         tally.openRender = count(.queued, role: .render) + count(.active, role: .render)
         tally.videoQueued = count(.queued, role: .video) > 0
+        tally.videoFailed = count(.failed, role: .video) > 0
         // Named only in messages about the job's end: not worth a scan of every task otherwise.
         if tally.failed > 0 && (tally.open == 0 || job.failFast || (tally.videoQueued && tally.openRender == 0)) {
             tally.failedFrames = failedFrames
@@ -133,11 +134,11 @@ final class JobRuntime {
         return tally
     }
 
-    /// The frames of the failed render tasks, as a frame spec ("video" for a failed video task).
+    /// The frames of the failed render tasks, as a frame spec.
     var failedFrames: String {
         var ranges: [String] = []
-        for task in tasks where task.status == .failed {
-            ranges.append(task.role == .video ? "video" : task.chunk.description)
+        for task in tasks where task.status == .failed && task.role == .render {
+            ranges.append(task.chunk.description)
         }
         return ranges.joined(separator: ",")
     }

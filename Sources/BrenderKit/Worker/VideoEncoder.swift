@@ -92,10 +92,8 @@ struct VideoEncoder: Sendable {
                 state: .failed,
                 error: "the encoded video has \(counted.map(String.init) ?? "an unknown number of") frames, not the job's \(frames.count)")
         }
-        do {
-            _ = try FileManager.default.replaceItemAt(target, withItemAt: partial)
-        } catch {
-            return TaskOutcome(state: .failed, error: "cannot move the video into place at \(video.path): \(error.localizedDescription)")
+        guard rename(partial.path, target.path) == 0 else {
+            return TaskOutcome(state: .failed, error: "cannot move the video into place at \(video.path): \(String(cString: strerror(errno)))")
         }
         await reporter.log("[brender] wrote \(video.path): \(frames.count) frames at \(video.fps) fps, verified with ffprobe")
         return TaskOutcome(state: .completed, error: nil)

@@ -85,7 +85,7 @@ struct JobItem {
         case "video": job.video?.json ?? .null
         case "frames_total": .int(Int64(runtime.framesTotal))
         case "frames_done": .int(Int64(runtime.framesDone))
-        case "failed_frames": runtime.count(.failed) == 0 ? .null : .string(runtime.failedFrames)
+        case "failed_frames": runtime.count(.failed, role: .render) == 0 ? .null : .string(runtime.failedFrames)
         case "slow_tasks": .array(slowTasks.map(JSONValue.int))
         case "tasks_total": .int(Int64(runtime.tasks.count))
         case "tasks_queued": .int(Int64(runtime.count(.queued)))
