@@ -234,9 +234,74 @@ enum FarmScenarios {
         log(
             "choosing a task among \(jobs) queued jobs for \(clients) clients: median \(formatDuration(all.median)), p99 \(formatDuration(all.p99)) (including the actor call); worst case, \(jobs - untaggedJobs.count) queued jobs looked at and none fits: median \(formatDuration(worst.median)), p99 \(formatDuration(worst.p99))"
         )
-        return [
+        var figures: [String: JSONValue] = [
             "jobs": .int(Int64(jobs)), "clients": .int(Int64(clients)), "choose_median_seconds": .double(all.median),
             "choose_p99_seconds": .double(all.p99), "worst_case_median_seconds": .double(worst.median), "worst_case_p99_seconds": .double(worst.p99),
+        ]
+        for (key, value) in try await schedulerWithRules(jobs: jobs, clients: clients, log: log) { figures[key] = value }
+        return figures
+    }
+
+    /// The scheduler's choice with the production rules in play: a quarter of the jobs wait for
+    /// another (`--after`), the top jobs have blocklists holding hundreds of clients (each failed
+    /// a task there), and a tenth of the clients are inside working hours that cover the whole day.
+    static func schedulerWithRules(jobs: Int, clients: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brender-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let farm = try Farm(
+            databasePath: directory.appendingPathComponent("brender.sqlite").path, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        var senders: [WorkerProtocol.Sender] = []
+        for index in 0..<clients {
+            let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []
+            let key = "bench-rules-client-key-\(index)"
+            var registration = WorkerProtocol.Registration(
+                name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: key)
+            registration.timeZone = "UTC"
+            senders.append(WorkerProtocol.Sender(clientID: try await farm.register(registration).clientID, key: key))
+        }
+        var random = SystemRandomNumberGenerator()
+        var created: [Int64] = []
+        for index in 0..<jobs {
+            var values: [String: JSONValue] = [
+                "type": "command", "argv": ["true"], "frames": "1-3", "priority": .int(Int64.random(in: 0...100, using: &random)),
+                "max_attempts": 100, "blocklist_threshold": 1,
+            ]
+            if index % 3 == 0 { values["tags"] = ["gpu"] }
+            if index % 7 == 0 { values["tags"] = ["cuda", "gpu"] }
+            if index % 4 == 3, let earlier = created.randomElement(using: &random) { values["after"] = [.int(earlier)] }
+            let response = try await farm.handle(APIRequest(item: "job", action: "create", values: values))
+            created.append(response.items[0]["id"]!.intValue!)
+        }
+        // Blocklists: every other client fails a task of the jobs it is given, a few rounds.
+        var blocked = 0
+        for _ in 0..<3 {
+            for sender in senders.enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
+                guard let task = try await farm.requestTask(sender, wait: 0) else { continue }
+                _ = try await farm.updateTask(
+                    .init(
+                        sender: sender, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: .failed, framesDone: [], log: "",
+                        logOffset: 0, error: "bench failure"))
+                blocked += 1
+            }
+        }
+        // Working hours covering the whole day for a tenth of the clients.
+        let scheduled = senders.enumerated().filter { $0.offset % 10 == 5 }.map { JSONValue.int($0.element.clientID) }
+        _ = try await farm.handle(
+            APIRequest(item: "client", action: "update", filters: ["id": .array(scheduled)], values: ["schedule": "00:00-24:00"]))
+        var all = Timings()
+        for sender in senders {
+            let start = monotonicSeconds()
+            _ = await farm.previewNextTask(for: sender.clientID)
+            all.add(monotonicSeconds() - start)
+        }
+        await farm.close()
+        log(
+            "with the rules (a quarter of the jobs waiting on others, \(blocked) blocklist entries, \(scheduled.count) clients in working hours): median \(formatDuration(all.median)), p99 \(formatDuration(all.p99)), worst \(formatDuration(all.percentile(100)))"
+        )
+        return [
+            "rules_choose_median_seconds": .double(all.median), "rules_choose_p99_seconds": .double(all.p99),
+            "rules_choose_max_seconds": .double(all.percentile(100)), "rules_blocklist_entries": .int(Int64(blocked)),
         ]
     }
 }
