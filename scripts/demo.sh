@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # brender's main job on one machine: a server, a worker, and a small Cycles animation rendered
-# by real Blender, with its progress and where the frames are. Give a .blend (and a frame spec)
-# to render your own scene instead:   scripts/demo.sh shot.blend 1-48
+# by real Blender, with its progress, where the frames are, and an MP4 made of them by ffmpeg.
+# Give a .blend (and a frame spec; default: the scene's own range) to render your own scene
+# instead:   scripts/demo.sh shot.blend 1-48
 # Everything lives in ./brender-demo; the server and worker stop when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ scripts/install-deps.sh
 swift build -c release --product brender >&2
 brender="$PWD/.build/release/brender"
 demo="$PWD/brender-demo"
+# Each run starts a fresh farm (the scene made before is kept).
+rm -rf "$demo/data" "$demo/renders" "$demo/worker"
 mkdir -p "$demo"
 
 cleanup() {
@@ -18,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 
 scene="${1:-}"
-frames="${2:-1-24}"
+frames="${2:-}"
 if [ -z "$scene" ]; then
     scene="$demo/demo.blend"
     echo "making a 24-frame demo scene with Blender: $scene"
@@ -38,6 +41,10 @@ echo "server: $BRENDER_SERVER (data and logs in $demo)"
 worker=$!
 "$brender" client list
 
-"$brender" job submit "$scene" --frames "$frames" --chunk 4 --wait
+# Without --frames, the scene's own frame range is read with Blender; --video adds a last task
+# that encodes the frames once all are rendered.
+"$brender" job submit "$scene" ${frames:+--frames "$frames"} --chunk 4 --video "$demo/renders/job-1.mp4" --wait
 "$brender" task list --job 1
+"$brender" job show 1 | grep -E '^(status|frames|settings_from|video):'
 echo "frames: $(ls "$demo"/renders/1-*/ | head -3 | tr '\n' ' ')... in $(ls -d "$demo"/renders/1-*)"
+echo "video: $demo/renders/job-1.mp4"

@@ -12,8 +12,10 @@ final class JobRuntime {
     private(set) var framesDone: Int
     /// Failed tasks per client; a client at the job's threshold gets none of its tasks.
     var blocklist: Blocklist
-    /// Durations of completed render tasks, ascending: what "slow" is measured against.
-    private(set) var completedDurations: [Double] = []
+    /// Bumped whenever a completed render task comes or goes: the median below is then stale.
+    private var durationsVersion = 0
+    /// The median duration of completed render tasks and how many there were, as of a version.
+    private var medianCache: (version: Int, count: Int, median: Double)?
     /// No task before this index is queued.
     private var cursor = 0
 
@@ -28,9 +30,7 @@ final class JobRuntime {
             counts[task.role.index][task.status.index] += 1
             framesTotal += task.frameCount
             framesDone += Int(task.framesDone)
-            if let duration = Self.duration(of: task) { completedDurations.append(duration) }
         }
-        completedDurations.sort()
     }
 
     var firstTaskID: Int64 { tasks.first?.id ?? 0 }
@@ -55,8 +55,7 @@ final class JobRuntime {
         counts[old.role.index][old.status.index] -= 1
         counts[task.role.index][task.status.index] += 1
         framesDone += Int(task.framesDone) - Int(old.framesDone)
-        if let duration = Self.duration(of: old) { removeDuration(duration) }
-        if let duration = Self.duration(of: task) { insertDuration(duration) }
+        if Self.duration(of: old) != nil || Self.duration(of: task) != nil { durationsVersion &+= 1 }
         tasks[index] = task
         if task.status == .queued && index < cursor { cursor = index }
     }
@@ -64,25 +63,6 @@ final class JobRuntime {
     private static func duration(of task: RenderTask) -> Double? {
         task.status == .completed && task.role == .render && task.finishedAt >= task.startedAt && task.startedAt > 0
             ? task.finishedAt - task.startedAt : nil
-    }
-
-    private func insertionIndex(_ duration: Double) -> Int {
-        var low = 0
-        var high = completedDurations.count
-        while low < high {
-            let middle = (low + high) / 2
-            if completedDurations[middle] < duration { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-
-    private func insertDuration(_ duration: Double) {
-        completedDurations.insert(duration, at: insertionIndex(duration))
-    }
-
-    private func removeDuration(_ duration: Double) {
-        let index = insertionIndex(duration)
-        if index < completedDurations.count && completedDurations[index] == duration { completedDurations.remove(at: index) }
     }
 
     /// The first queued task `client` may take (see ``DispatchPolicy``): one it has not failed
@@ -144,11 +124,20 @@ final class JobRuntime {
     }
 
     /// The median duration of completed render tasks, once there are at least `minimum`.
+    ///
+    /// Worked out when asked (a read that shows slow tasks) and kept until a task completes or
+    /// is requeued: completing a task must not cost the dispatch path anything.
     func medianDuration(minimum: Int) -> Double? {
-        guard completedDurations.count >= minimum, !completedDurations.isEmpty else { return nil }
-        let middle = completedDurations.count / 2
-        return completedDurations.count % 2 == 1
-            ? completedDurations[middle] : (completedDurations[middle - 1] + completedDurations[middle]) / 2
+        if medianCache?.version != durationsVersion {
+            var durations = tasks.compactMap(Self.duration(of:))
+            durations.sort()
+            let middle = durations.count / 2
+            let median =
+                durations.isEmpty ? 0 : durations.count % 2 == 1 ? durations[middle] : (durations[middle - 1] + durations[middle]) / 2
+            medianCache = (durationsVersion, durations.count, median)
+        }
+        guard let cache = medianCache, cache.count >= minimum, cache.count > 0 else { return nil }
+        return cache.median
     }
 }
 

@@ -168,6 +168,21 @@ import Testing
         }
     }
 
+    @Test func waitingJobsAndBlocklistsSurviveARestart() async throws {
+        let bad = try await worker("bad")
+        _ = try await worker("good")
+        let first = try await submit("1-4", ["blocklist_threshold": 1])
+        let second = try await submit("1", ["after": [.int(first)]])
+        try await finish(try #require(try await farm.requestTask(clientID: bad, wait: 0)), on: bad, .failed)
+        let reopened = try fixture.reopen()
+        let read = { (id: Int64) async throws -> JSONValue in
+            try await reopened.handle(APIRequest(item: "job", action: "read", filters: ["id": .int(id)])).items[0]
+        }
+        #expect(try await read(first)["blocklist"] == [.int(bad)])
+        #expect(try await read(second)["status"] == "waiting")
+        #expect(try await reopened.requestTask(clientID: bad, wait: 0) == nil, "still blocklisted, and the second job still waits")
+    }
+
     // MARK: Time limits and slow tasks
 
     @Test func aTaskPastItsTimeLimitIsStoppedAsAFailedAttempt() async throws {
