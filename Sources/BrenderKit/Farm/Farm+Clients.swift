@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 extension Farm {
-    func handleClientRequest(_ request: APIRequest) throws(APIError) -> APIResponse {
+    func handleClientRequest(_ request: APIRequest) throws -> APIResponse {
         let schema = Client.schema
         try schema.checkAction(request.action)
         let filters = try schema.filterSet(request.filters)
@@ -34,13 +34,13 @@ extension Farm {
 
     /// Changes clients. A client disabled while it runs a task lets the task finish (the
     /// answer says so), unless `now`: then the task is stopped and requeued.
-    private func updateClients(_ matches: [Client], values: [String: JSONValue], now stopNow: Bool) throws(APIError) -> APIResponse {
+    private func updateClients(_ matches: [Client], values: [String: JSONValue], now stopNow: Bool) throws(FarmError) -> APIResponse {
         if let newName = values["name"]?.stringValue {
             if matches.count > 1 {
-                throw APIError(.conflict, "cannot give \(matches.count) clients the same name '\(newName)'; filter one client", field: "values.name")
+                throw FarmError.conflict("cannot give \(matches.count) clients the same name '\(newName)'; filter one client", field: "values.name")
             }
             if let holder = clientIDsByName[newName], holder != matches.first?.id {
-                throw APIError(.conflict, "the name '\(newName)' is taken by client \(holder)", field: "values.name")
+                throw FarmError.conflict("the name '\(newName)' is taken by client \(holder)", field: "values.name")
             }
         }
         var schedule: WorkingHours??
@@ -48,7 +48,7 @@ extension Farm {
             do {
                 schedule = .some(text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try WorkingHours(parsing: text))
             } catch {
-                throw error.apiError
+                throw error
             }
         }
         var changed: [Client] = []
@@ -101,7 +101,7 @@ extension Farm {
 
     /// Refuses a change of clients (new tags, or deletions) after which some unfinished job
     /// would have no client that could ever run it.
-    private func refuseStrandingJobs(withClients changed: [Client], removing removed: Set<Int64>) throws(APIError) {
+    private func refuseStrandingJobs(withClients changed: [Client], removing removed: Set<Int64>) throws(FarmError) {
         var after = clients
         for client in changed { after[client.id] = client }
         for id in removed { after[id] = nil }
@@ -110,17 +110,16 @@ extension Farm {
                 DispatchPolicy.whyNoClientCanRun(runtime, clients: clients.values) == nil,
                 let why = DispatchPolicy.whyNoClientCanRun(runtime, clients: after.values)
             else { continue }
-            throw APIError(
-                .conflict, "after this change job \(jobID) would have no client to run it: \(why); cancel it first or keep a client for it",
+            throw FarmError.conflict(
+                "after this change job \(jobID) would have no client to run it: \(why); cancel it first or keep a client for it",
                 field: removed.isEmpty ? "values.tags" : "filters")
         }
     }
 
-    private func deleteClients(_ matches: [Client], force: Bool) throws(APIError) -> APIResponse {
+    private func deleteClients(_ matches: [Client], force: Bool) throws(FarmError) -> APIResponse {
         if !force, let online = matches.first(where: { $0.connection == .online }) {
             let count = matches.filter { $0.connection == .online }.count
-            throw APIError(
-                .conflict,
+            throw FarmError.conflict(
                 "client \(online.id) (\(online.name)) is online\(count > 1 ? " (and \(count - 1) more)" : ""); stop its worker first or force the delete",
                 field: "filters")
         }

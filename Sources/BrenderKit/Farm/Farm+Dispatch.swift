@@ -10,6 +10,14 @@ extension Farm {
     /// Asking means the worker runs nothing; a task the server still counts as running on it was
     /// lost on the way (an answer that never arrived) and goes back to the queue.
     public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
+        do {
+            return try await requestWork(sender, wait: wait)
+        } catch {
+            throw error.apiError
+        }
+    }
+
+    func requestWork(_ sender: WorkerProtocol.Sender, wait: Double) async throws(FarmError) -> WorkerProtocol.Assignment? {
         try authenticate(sender)
         let clientID = sender.clientID
         try releaseLostTask(of: clientID, reason: "its worker asked for new work without reporting it (an answer was lost)")
@@ -42,7 +50,7 @@ extension Farm {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
         let started: [(clientID: Int64, assignment: WorkerProtocol.Assignment)]
         do {
-            started = try change { batch throws(APIError) in
+            started = try change { batch throws(FarmError) in
                 var started: [(Int64, WorkerProtocol.Assignment)] = []
                 for clientID in waiters.order {
                     guard !dispatchOrder.isEmpty else { break }
@@ -66,12 +74,12 @@ extension Farm {
     }
 
     /// Chooses the next task for a client and starts it (committed before it returns).
-    func assignTask(to clientID: Int64) throws(APIError) -> WorkerProtocol.Assignment? {
-        try change { batch throws(APIError) in try startNextTask(for: clientID, in: batch) }
+    func assignTask(to clientID: Int64) throws(FarmError) -> WorkerProtocol.Assignment? {
+        try change { batch throws(FarmError) in try startNextTask(for: clientID, in: batch) }
     }
 
     /// Starts the task ``DispatchPolicy`` chooses for the client, in `batch`.
-    private func startNextTask(for clientID: Int64, in batch: ChangeBatch) throws(APIError) -> WorkerProtocol.Assignment? {
+    private func startNextTask(for clientID: Int64, in batch: ChangeBatch) throws(FarmError) -> WorkerProtocol.Assignment? {
         guard let client = clients[clientID], let (runtime, index) = chooseTask(for: client) else { return nil }
         let task = try apply(.start(clientID: clientID), to: runtime, at: index, in: batch).task
         try apply(.taskStarted, to: runtime, in: batch)
@@ -107,6 +115,14 @@ extension Farm {
     /// task that was only put back in the queue (its worker went silent) and given to no one
     /// since is still the worker's: the lease decides, and the work goes on.
     public func updateTask(_ update: WorkerProtocol.TaskUpdate) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
+        do {
+            return try await report(update)
+        } catch {
+            throw error.apiError
+        }
+    }
+
+    private func report(_ update: WorkerProtocol.TaskUpdate) async throws(FarmError) -> WorkerProtocol.TaskUpdateReply {
         try authenticate(update.sender)
         guard let runtime = jobs[update.jobID], let index = runtime.index(of: update.taskID) else {
             return refuse(update, reason: "task \(update.taskID) of job \(update.jobID) no longer exists (its job was deleted)")
@@ -125,7 +141,7 @@ extension Farm {
         switch (update.state, log.whole) {
         case (.running, _), (_, false):
             if verified != task.framesDone {
-                try change { batch throws(APIError) in _ = try apply(.progress(framesDone: verified), to: runtime, at: index, in: batch) }
+                try change { batch throws(FarmError) in _ = try apply(.progress(framesDone: verified), to: runtime, at: index, in: batch) }
             }
             return .init(accepted: true, stop: false, logOffset: log.stored)
         case (.completed, true):
@@ -157,9 +173,9 @@ extension Farm {
     }
 
     /// Makes a requeued task active again on the client that ran it, under the same lease.
-    private func reclaim(_ runtime: JobRuntime, index: Int) throws(APIError) {
+    private func reclaim(_ runtime: JobRuntime, index: Int) throws(FarmError) {
         let task = runtime.tasks[index]
-        try change { batch throws(APIError) in
+        try change { batch throws(FarmError) in
             try apply(.reclaim, to: runtime, at: index, in: batch)
             try apply(.taskStarted, to: runtime, in: batch)
             occupy(task.clientID, jobID: runtime.job.id, taskID: task.id, in: batch)
@@ -199,16 +215,16 @@ extension Farm {
         }
     }
 
-    private func withNext(_ update: WorkerProtocol.TaskUpdate, logOffset: Int) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
+    private func withNext(_ update: WorkerProtocol.TaskUpdate, logOffset: Int) async throws(FarmError) -> WorkerProtocol.TaskUpdateReply {
         guard let wait = update.nextWait else { return .init(accepted: true, stop: false, logOffset: logOffset) }
-        let next = try await requestTask(update.sender, wait: wait)
+        let next = try await requestWork(update.sender, wait: wait)
         return .init(accepted: true, stop: false, logOffset: logOffset, next: next)
     }
 
     /// Ends the current attempt of an active task (`complete`, `fail` or `release`), frees its
     /// client, and runs the job's rules, all in one change.
-    func finishAttempt(_ runtime: JobRuntime, index: Int, _ event: TaskEvent) throws(APIError) {
-        try change { batch throws(APIError) in
+    func finishAttempt(_ runtime: JobRuntime, index: Int, _ event: TaskEvent) throws(FarmError) {
+        try change { batch throws(FarmError) in
             let transition = try apply(event, to: runtime, at: index, in: batch)
             try settle(runtime, in: batch)
             if let clientID = transition.failedOnClient, runtime.blocklist.isBlocked(clientID, threshold: runtime.job.blocklistThreshold) {
@@ -220,7 +236,7 @@ extension Farm {
     /// A task a client held was lost (the worker asked for new work, restarted, or went silent):
     /// back to the queue without counting a failure. `resumable`: the worker may still be
     /// running it (it only went silent) and may take it back while no one else has.
-    func releaseLostTask(of clientID: Int64, reason: String, resumable: Bool = false) throws(APIError) {
+    func releaseLostTask(of clientID: Int64, reason: String, resumable: Bool = false) throws(FarmError) {
         guard let current = clients[clientID]?.currentTask else { return }
         if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
             runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
@@ -228,7 +244,7 @@ extension Farm {
             try finishAttempt(
                 runtime, index: index, .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable))
         } else {
-            try change { batch throws(APIError) in freeClient(clientID, taskID: current.taskID, in: batch) }
+            try change { batch throws(FarmError) in freeClient(clientID, taskID: current.taskID, in: batch) }
         }
     }
 }

@@ -32,7 +32,7 @@ extension Farm {
             guard let current = clients[id]?.currentTask else { continue }
             let task = jobs[current.jobID].flatMap { runtime in runtime.index(of: current.taskID).map { runtime.tasks[$0] } }
             if task == nil || task!.status != .active || task!.clientID != id {
-                _ = try? change { batch throws(APIError) in freeClient(id, taskID: current.taskID, in: batch) }
+                _ = try? change { batch throws(FarmError) in freeClient(id, taskID: current.taskID, in: batch) }
                 repairs.append("client \(id) was busy with task \(current.taskID), which it does not run; now idle")
             }
         }
@@ -41,7 +41,7 @@ extension Farm {
             let state = dependencyState(of: runtime.job)
             if runtime.job.status == .waiting, state == .met || state.isBroken {
                 do {
-                    try change { batch throws(APIError) in try apply(.dependenciesChanged(state), to: runtime, in: batch) }
+                    try change { batch throws(FarmError) in try apply(.dependenciesChanged(state), to: runtime, in: batch) }
                     repairs.append("job \(jobID) was waiting for jobs that had ended; now \(runtime.job.status.rawValue)")
                 } catch {
                     repairs.append("job \(jobID) was waiting for jobs that had ended; the change failed (\(error)), tried again later")
@@ -50,7 +50,7 @@ extension Farm {
             if runtime.job.status.isFinished && runtime.count(.queued) + runtime.count(.active) > 0 {
                 let count = runtime.count(.queued) + runtime.count(.active)
                 do {
-                    try change { batch throws(APIError) in
+                    try change { batch throws(FarmError) in
                         for index in runtime.tasks.indices where !runtime.tasks[index].status.isFinished {
                             try apply(.cancel(reason: "its job is \(runtime.job.status.rawValue)"), to: runtime, at: index, in: batch)
                         }

@@ -15,7 +15,7 @@ extension Farm {
         return (runtime, index)
     }
 
-    func handleJobRequest(_ request: APIRequest) throws(APIError) -> APIResponse {
+    func handleJobRequest(_ request: APIRequest) throws -> APIResponse {
         let schema = Job.schema
         try schema.checkAction(request.action)
         let context = itemContext
@@ -54,12 +54,12 @@ extension Farm {
     ///
     /// Refused, with nothing stored, when a job it waits for does not exist, failed or was
     /// canceled, or when no client of the farm could run it.
-    func createJob(_ submission: JobSubmission) throws(APIError) -> JobRuntime {
+    func createJob(_ submission: JobSubmission) throws(FarmError) -> JobRuntime {
         try requireStorage(for: "a new job")
         let dependencies = Dependencies.state(of: submission.after) { jobs[$0]?.job.status }
         if case .broken(let why) = dependencies {
-            throw APIError(
-                .conflict, "the job cannot wait for that: \(why.replacingOccurrences(of: ", which it waits for,", with: ""))", field: "values.after")
+            throw FarmError.conflict(
+                "the job cannot wait for that: \(why.replacingOccurrences(of: ", which it waits for,", with: ""))", field: "values.after")
         }
         let chunks = chunk(submission.frames.frames, size: submission.chunkSize)
         let time = now()
@@ -85,7 +85,7 @@ extension Farm {
         var probeTasks = chunks.prefix(1).map { RenderTask(id: 1, jobID: 0, chunk: $0) }
         if job.video != nil { probeTasks.append(RenderTask(id: 2, jobID: 0, chunk: chunks[0], role: .video)) }
         if let why = DispatchPolicy.whyNoClientCanRun(JobRuntime(job: job, tasks: probeTasks), clients: clients.values) {
-            throw APIError(.conflict, "no client can run this job: \(why)", field: job.tags.isEmpty ? "values.video" : "values.tags")
+            throw FarmError.conflict("no client can run this job: \(why)", field: job.tags.isEmpty ? "values.video" : "values.tags")
         }
         let defaultOutput = defaultOutputDirectory
         let withVideo = job.video != nil
@@ -135,14 +135,14 @@ extension Farm {
     }
 
     /// The job event an admin's requested status means.
-    private func statusEvent(_ requested: JobStatus, for runtime: JobRuntime) throws(APIError) -> JobEvent {
+    private func statusEvent(_ requested: JobStatus, for runtime: JobRuntime) throws(FarmError) -> JobEvent {
         switch requested {
         case .paused: return .pause
         case .queued, .active: return .resume(dependencyState(of: runtime.job))
         case .canceled: return .cancel(reason: nil)
         default:
-            throw APIError(
-                .invalidValue, "a job's status can be set to paused, queued (resume) or canceled, not \(requested.rawValue)",
+            throw FarmError.invalid(
+                "a job's status can be set to paused, queued (resume) or canceled, not \(requested.rawValue)",
                 field: "values.status")
         }
     }
@@ -150,13 +150,13 @@ extension Farm {
     /// Applies an update to every matching job, all or nothing: status changes through the
     /// lifecycle, settings (name, priority, tags, attempts, time limit, blocklist, dependencies)
     /// in place; they take effect at the next dispatch.
-    private func updateJobs(_ matches: [JobRuntime], values: [String: JSONValue]) throws(APIError) -> (changed: [JobRuntime], matched: Int) {
+    private func updateJobs(_ matches: [JobRuntime], values: [String: JSONValue]) throws(FarmError) -> (changed: [JobRuntime], matched: Int) {
         let requested = values["status"]?.stringValue.flatMap(JobStatus.init(rawValue:))
         let after = values["after"]?.arrayValue?.compactMap(\.intValue)
         if let blocklist = values["blocklist"]?.arrayValue, !blocklist.isEmpty {
-            throw APIError(.invalidValue, "a blocklist can only be cleared: set it to []", field: "values.blocklist")
+            throw FarmError.invalid("a blocklist can only be cleared: set it to []", field: "values.blocklist")
         }
-        let changed = try change { batch throws(APIError) -> [JobRuntime] in
+        let changed = try change { batch throws(FarmError) -> [JobRuntime] in
             var changed: [JobRuntime] = []
             for runtime in matches {
                 let before = runtime.job
@@ -189,7 +189,7 @@ extension Farm {
                     DispatchPolicy.whyNoClientCanRun(
                         JobRuntime(job: before, tasks: runtime.tasks, blocklist: beforeBlocklist), clients: clients.values) == nil
                 {
-                    throw APIError(.conflict, "job \(runtime.job.id) would have no client to run it: \(why)", field: "values")
+                    throw FarmError.conflict("job \(runtime.job.id) would have no client to run it: \(why)", field: "values")
                 }
                 if runtime.job != before || runtime.blocklist != beforeBlocklist { changed.append(runtime) }
             }
@@ -209,25 +209,24 @@ extension Farm {
 
     /// Refuses dependencies that do not exist, are the job itself, or would make a cycle; and
     /// new dependencies for a job that already started.
-    private func checkDependencies(_ after: [Int64], of runtime: JobRuntime) throws(APIError) {
+    private func checkDependencies(_ after: [Int64], of runtime: JobRuntime) throws(FarmError) {
         let id = runtime.job.id
         guard after != runtime.job.after else { return }
         if runtime.job.startedAt != nil || runtime.job.status.isFinished {
-            throw APIError(.conflict, "job \(id) has already started; its dependencies cannot change now", field: "values.after")
+            throw FarmError.conflict("job \(id) has already started; its dependencies cannot change now", field: "values.after")
         }
         for dependency in after where jobs[dependency] == nil {
-            throw APIError(.notFound, "there is no job \(dependency) to wait for", field: "values.after")
+            throw FarmError.notFound("there is no job \(dependency) to wait for", field: "values.after")
         }
         if let cycle = Dependencies.cycle(from: id, after: after, dependencies: { self.jobs[$0]?.job.after ?? [] }) {
-            throw APIError(
-                .conflict, "job \(id) would wait for itself: \(cycle.map { "job \($0)" }.joined(separator: " waits for "))", field: "values.after")
+            throw FarmError.conflict(
+                "job \(id) would wait for itself: \(cycle.map { "job \($0)" }.joined(separator: " waits for "))", field: "values.after")
         }
     }
 
-    private func deleteJobs(_ matches: [JobRuntime], _ context: ItemContext) throws(APIError) -> APIResponse {
+    private func deleteJobs(_ matches: [JobRuntime], _ context: ItemContext) throws(FarmError) -> APIResponse {
         if let running = matches.first(where: { $0.count(.active) > 0 }) {
-            throw APIError(
-                .conflict, "job \(running.job.id) is \(running.job.status.rawValue) with tasks running; cancel it first", field: "filters")
+            throw FarmError.conflict("job \(running.job.id) is \(running.job.status.rawValue) with tasks running; cancel it first", field: "filters")
         }
         let ids = matches.map(\.job.id)
         let shown = matches.map { JobItem(runtime: $0, context: context).json }
@@ -247,7 +246,7 @@ extension Farm {
         }
         // Jobs that waited for a deleted job can no longer run (checked again by the invariant
         // repair should this write fail).
-        _ = try? change { batch throws(APIError) in
+        _ = try? change { batch throws(FarmError) in
             for id in ids { try dependenciesChanged(of: id, in: batch) }
         }
         for id in ids { dependents[id] = nil }
@@ -256,7 +255,7 @@ extension Farm {
 
     // MARK: Tasks
 
-    func handleTaskRequest(_ request: APIRequest) throws(APIError) -> APIResponse {
+    func handleTaskRequest(_ request: APIRequest) throws -> APIResponse {
         let schema = RenderTask.schema
         try schema.checkAction(request.action)
         let filters = try schema.filterSet(request.filters)
@@ -269,7 +268,7 @@ extension Farm {
             try requireFiltersOrAll(filters, request)
             let values = try schema.updateValues(request.values)
             guard values["status"] == "queued", values.count == 1 else {
-                throw APIError(.invalidValue, "tasks can only be requeued: set {\"status\": \"queued\"}", field: "values")
+                throw FarmError.invalid("tasks can only be requeued: set {\"status\": \"queued\"}", field: "values")
             }
             return try requeue(matchingTasks(filters, context).map(\.task))
         }
@@ -294,9 +293,9 @@ extension Farm {
 
     /// Puts tasks back in the queue; their jobs become runnable again (or wait for their
     /// dependencies), all in one change.
-    func requeue(_ tasks: [RenderTask]) throws(APIError) -> APIResponse {
+    func requeue(_ tasks: [RenderTask]) throws(FarmError) -> APIResponse {
         let context = itemContext
-        let requeued = try change { batch throws(APIError) -> [TaskItem] in
+        let requeued = try change { batch throws(FarmError) -> [TaskItem] in
             var requeued: [TaskItem] = []
             var touched: [Int64: JobRuntime] = [:]
             for task in tasks {

@@ -6,7 +6,7 @@ extension Farm {
     /// Runs `body` as one change of the farm: what it applies to memory is written in one
     /// transaction, or undone when that fails (or `body` throws), so a request changes all it
     /// asks or nothing. Workers are woken and log lines written only once it is committed.
-    func change<T>(useReserve: Bool = true, _ body: (ChangeBatch) throws(APIError) -> T) throws(APIError) -> T {
+    func change<T>(useReserve: Bool = true, _ body: (ChangeBatch) throws(FarmError) -> T) throws(FarmError) -> T {
         let batch = ChangeBatch()
         let result: T
         do {
@@ -63,12 +63,12 @@ extension Farm {
     /// freed, the blocklist counted, the log cache, idle workers woken. The job's own rules
     /// run in ``settle(_:in:)``, once the caller's task changes are all made.
     @discardableResult
-    func apply(_ event: TaskEvent, to runtime: JobRuntime, at index: Int, in batch: ChangeBatch) throws(APIError) -> TaskTransition {
+    func apply(_ event: TaskEvent, to runtime: JobRuntime, at index: Int, in batch: ChangeBatch) throws(FarmError) -> TaskTransition {
         let transition: TaskTransition
         do {
             transition = try TaskLifecycle.apply(event, to: runtime.tasks[index], at: now())
         } catch {
-            throw error.apiError
+            throw error
         }
         let task = transition.task
         batch.recordTask(runtime, index)
@@ -95,7 +95,9 @@ extension Farm {
         case .start, .reclaim, .progress, .requeue:
             break
         case .complete:
-            batch.notes.append { self.logger.debug("task completed", metadata: ["job": "\(jobID)", "task": "\(task.id)"]) }
+            if logger.logLevel <= .debug {
+                batch.notes.append { self.logger.debug("task completed", metadata: ["job": "\(jobID)", "task": "\(task.id)"]) }
+            }
         case .fail(let error, _):
             batch.notes.append {
                 self.logger.warning(
@@ -111,12 +113,13 @@ extension Farm {
 
     /// Applies a job event (see ``JobLifecycle``) and carries out what it implies: open tasks
     /// canceled, idle workers woken, jobs that wait for this one looked at again.
-    func apply(_ event: JobEvent, to runtime: JobRuntime, in batch: ChangeBatch) throws(APIError) {
+    func apply(_ event: JobEvent, to runtime: JobRuntime, in batch: ChangeBatch) throws(FarmError) {
+        if JobLifecycle.leavesUnchanged(event, runtime.job) { return }
         let transition: JobTransition
         do {
             transition = try JobLifecycle.apply(event, to: runtime.job, at: now())
         } catch {
-            throw error.apiError
+            throw error
         }
         guard transition.job != runtime.job || transition.cancel != nil else { return }
         let before = runtime.job
@@ -144,12 +147,12 @@ extension Farm {
 
     /// Runs the job's rules after its tasks changed: it may complete, fail, or cancel tasks
     /// that can no longer run.
-    func settle(_ runtime: JobRuntime, in batch: ChangeBatch) throws(APIError) {
+    func settle(_ runtime: JobRuntime, in batch: ChangeBatch) throws(FarmError) {
         try apply(.tasksChanged(runtime.tally), to: runtime, in: batch)
     }
 
     /// Fails the job at once when no client could ever run it.
-    func checkCapability(_ runtime: JobRuntime, in batch: ChangeBatch) throws(APIError) {
+    func checkCapability(_ runtime: JobRuntime, in batch: ChangeBatch) throws(FarmError) {
         guard runtime.job.status.isDispatchable || runtime.job.status == .paused,
             let why = DispatchPolicy.whyNoClientCanRun(runtime, clients: clients.values)
         else { return }
@@ -162,7 +165,7 @@ extension Farm {
     }
 
     /// A job finished, came back or went away: the jobs that wait for it look again.
-    func dependenciesChanged(of jobID: Int64, in batch: ChangeBatch) throws(APIError) {
+    func dependenciesChanged(of jobID: Int64, in batch: ChangeBatch) throws(FarmError) {
         for id in dependents[jobID] ?? [] {
             guard let runtime = jobs[id], runtime.job.status == .waiting else { continue }
             try apply(.dependenciesChanged(dependencyState(of: runtime.job)), to: runtime, in: batch)

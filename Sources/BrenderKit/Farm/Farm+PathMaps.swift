@@ -1,7 +1,7 @@
 import Logging
 
 extension Farm {
-    func handlePathMapRequest(_ request: APIRequest) throws(APIError) -> APIResponse {
+    func handlePathMapRequest(_ request: APIRequest) throws -> APIResponse {
         let schema = PathMap.schema
         try schema.checkAction(request.action)
         switch request.action {
@@ -11,17 +11,17 @@ extension Farm {
             return APIResponse(items: page(matches, of: request).map(\.json), total: matches.count)
         case "create":
             guard let name = request.values["name"]?.stringValue, FieldType.isValidName(name) else {
-                throw APIError(.invalidValue, "a path map needs 'name': \(FieldType.name.summary)", field: "values.name")
+                throw FarmError.invalid("a path map needs 'name': \(FieldType.name.summary)", field: "values.name")
             }
             for key in request.values.keys where schema.field(key) == nil {
                 throw APIError(.unknownField, "'\(key)' is not a field of a path map", field: "values.\(key)")
             }
             guard !pathMaps.contains(where: { $0.name == name }) else {
-                throw APIError(.conflict, "a path map named '\(name)' exists; update it instead", field: "values.name")
+                throw FarmError.conflict("a path map named '\(name)' exists; update it instead", field: "values.name")
             }
             let map = PathMap(name: name, prefixes: try PathMap.prefixes(from: request.values))
             guard map.prefixes.count >= 2 else {
-                throw APIError(.missingField, "a path map needs prefixes for at least two platforms (linux, darwin, windows)", field: "values")
+                throw FarmError.missing("a path map needs prefixes for at least two platforms (linux, darwin, windows)", field: "values")
             }
             try writeThrough { try store.savePathMap(map) }
             pathMaps.append(map)

@@ -12,10 +12,9 @@ struct LogAttempt {
 
 extension Farm {
     /// The answer to a write that found the disk full.
-    func diskFull(_ error: any Error) -> APIError {
+    func diskFull(_ error: any Error) -> FarmError {
         logger.error("the data directory is full", metadata: ["directory": "\(dataDirectory.path)", "error": "\(error)"])
-        return APIError(
-            .insufficientStorage,
+        return .noSpace(
             "the data directory \(dataDirectory.path) is full (\(error)); nothing was changed. Free space there: deleting finished jobs (brender job delete) removes their logs; the server resumes by itself"
         )
     }
@@ -36,10 +35,9 @@ extension Farm {
     }
 
     /// Refuses a change that would grow the farm's storage while the disk is full.
-    func requireStorage(for what: String) throws(APIError) {
+    func requireStorage(for what: String) throws(FarmError) {
         guard isLowOnStorage else { return }
-        throw APIError(
-            .insufficientStorage,
+        throw FarmError.noSpace(
             "the data directory \(dataDirectory.path) is full, so \(what) cannot be stored now; free space there (brender job delete removes finished jobs and their logs) and try again"
         )
     }
@@ -66,7 +64,7 @@ extension Farm {
     /// The server's stored bytes decide: text before them is a resend and is trimmed, text that
     /// starts after them would leave a gap and is not stored. - Returns: the bytes stored for the
     /// attempt afterwards, and whether the update's text now stands whole in the log.
-    func storeLog(_ update: WorkerProtocol.TaskUpdate, job: Job, task: RenderTask) throws(APIError) -> (stored: Int, whole: Bool) {
+    func storeLog(_ update: WorkerProtocol.TaskUpdate, job: Job, task: RenderTask) throws(FarmError) -> (stored: Int, whole: Bool) {
         var attempt = logAttempt(jobID: job.id, task: task)
         let text = Array(update.log.utf8)
         let end = update.logOffset + text.count
@@ -87,7 +85,7 @@ extension Farm {
                 throw diskFull(error)
             }
             logger.error("cannot write a task log", metadata: ["task": "\(task.id)", "error": "\(error)"])
-            throw APIError(.internalError, "the server could not store the log of task \(task.id) (\(error)); send it again")
+            throw FarmError.storageFailed("the server could not store the log of task \(task.id) (\(error)); send it again")
         }
         attempt.stored = end
         logAttempts[task.id] = attempt

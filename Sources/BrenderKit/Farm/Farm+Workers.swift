@@ -9,12 +9,18 @@ extension Farm {
     /// name was not given gets the first free `NAME-2`, `NAME-3`, ... instead. An offline
     /// record's name is taken over, and its old worker is refused from then on.
     public func register(_ registration: WorkerProtocol.Registration) throws(APIError) -> WorkerProtocol.Registered {
+        try answering { () throws(FarmError) in try registerWorker(registration) }
+    }
+
+    func registerWorker(_ registration: WorkerProtocol.Registration) throws(FarmError) -> WorkerProtocol.Registered {
         let schema = Client.schema
         guard FieldType.isValidName(registration.name) else {
-            throw APIError(.invalidValue, "'\(registration.name)' is not a valid client name; expected \(FieldType.name.summary)", field: "name")
+            throw FarmError.invalid("'\(registration.name)' is not a valid client name; expected \(FieldType.name.summary)", field: "name")
         }
-        let tags = try registration.tags.map { tags throws(APIError) in
-            try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
+        let tags = try registration.tags.map { tags throws(FarmError) in
+            try FarmError.checking { () throws(APIError) in
+                try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
+            }
         }
         if let id = clientIDsByKey[registration.key], clients[id] != nil {
             return try reattach(id, registration, tags: tags, takeover: false)
@@ -25,8 +31,7 @@ extension Farm {
                 return try reattach(id, registration, tags: tags, takeover: true)
             }
             guard !registration.nameGiven, let free = freeName(like: name) else {
-                throw APIError(
-                    .conflict,
+                throw FarmError.conflict(
                     "the name '\(name)' belongs to another worker that is online: client \(id) on host \(holder.hostname) (pid \(holder.pid)), last heard \(Timestamp.format(holder.lastSeen)); give this worker another --name, or stop the other one",
                     field: "name")
             }
@@ -52,7 +57,7 @@ extension Farm {
     /// A worker takes up a known record: its own (restarted), or an offline one of its name.
     private func reattach(
         _ id: Int64, _ registration: WorkerProtocol.Registration, tags: [String]?, takeover: Bool
-    ) throws(APIError) -> WorkerProtocol.Registered {
+    ) throws(FarmError) -> WorkerProtocol.Registered {
         // A worker that registers runs nothing: whatever it ran before it restarted goes back.
         try releaseLostTask(of: id, reason: takeover ? "another worker took over its client's name" : "its worker restarted")
         var client = clients[id]!
@@ -96,13 +101,12 @@ extension Farm {
     /// records that it was heard from. A request is proof of life: an offline client comes back
     /// online, and work waiting in the queue can go to it at once.
     @discardableResult
-    func authenticate(_ sender: WorkerProtocol.Sender) throws(APIError) -> Client {
+    func authenticate(_ sender: WorkerProtocol.Sender) throws(FarmError) -> Client {
         guard var client = clients[sender.clientID] else {
-            throw APIError(.notFound, "client \(sender.clientID) is not registered; register again", field: "client_id")
+            throw FarmError.notFound("client \(sender.clientID) is not registered; register again", field: "client_id")
         }
         guard client.key == sender.key else {
-            throw APIError(
-                .conflict,
+            throw FarmError.conflict(
                 "client \(client.id) (\(client.name)) is now held by another worker process, on host \(client.hostname) (pid \(client.pid)); this process must stop, or run with another --name",
                 field: "key")
         }
@@ -123,14 +127,20 @@ extension Farm {
 
     /// Records a heartbeat (persisting when the client was last seen).
     public func heartbeat(_ sender: WorkerProtocol.Sender) throws(APIError) -> WorkerProtocol.HeartbeatReply {
-        let client = try authenticate(sender)
-        let seen = client.lastSeen
-        try writeThrough { try store.touchClient(id: client.id, lastSeen: seen) }
-        return .init(heartbeatInterval: options.heartbeatInterval)
+        try answering { () throws(FarmError) in
+            let client = try authenticate(sender)
+            let seen = client.lastSeen
+            try writeThrough { try store.touchClient(id: client.id, lastSeen: seen) }
+            return .init(heartbeatInterval: options.heartbeatInterval)
+        }
     }
 
     /// A worker says it is stopping.
     public func signOff(_ sender: WorkerProtocol.Sender) throws(APIError) {
+        try answering { () throws(FarmError) in try signOffWorker(sender) }
+    }
+
+    private func signOffWorker(_ sender: WorkerProtocol.Sender) throws(FarmError) {
         let client = try authenticate(sender)
         try releaseLostTask(of: client.id, reason: "its worker signed off")
         var updated = clients[client.id]!

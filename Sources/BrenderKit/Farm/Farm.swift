@@ -123,8 +123,30 @@ public actor Farm {
         store.close()
     }
 
-    /// Answers one API request.
+    /// Answers one API request. The one place where what the farm refuses (``FarmError``) and
+    /// what the API contract refuses (``APIError``, from an item's schema) become one answer.
     public func handle(_ request: APIRequest) throws(APIError) -> APIResponse {
+        do {
+            return try route(request)
+        } catch let error as APIError {
+            throw error
+        } catch let error as FarmError {
+            throw error.apiError
+        } catch {
+            throw APIError(.internalError, "unexpected error: \(error)")
+        }
+    }
+
+    /// Runs a farm operation for a worker; its refusal becomes the API's answer.
+    func answering<T>(_ body: () throws(FarmError) -> T) throws(APIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw error.apiError
+        }
+    }
+
+    private func route(_ request: APIRequest) throws -> APIResponse {
         switch request.item {
         case Client.schema.item:
             return try handleClientRequest(request)
@@ -156,7 +178,7 @@ public actor Farm {
     /// it until space returns.
     /// - Parameter useReserve: try again on the reserve's space (false for what only grows the
     ///   farm, such as a new job: the reserve is for what frees space).
-    func writeThrough<T>(useReserve: Bool = true, _ body: () throws -> T) throws(APIError) -> T {
+    func writeThrough<T>(useReserve: Bool = true, _ body: () throws -> T) throws(FarmError) -> T {
         do {
             return try store.transaction(body)
         } catch let error as SQLiteError where error.isDiskFull {
@@ -168,7 +190,7 @@ public actor Farm {
             }
         } catch {
             logger.error("database write failed", metadata: ["error": "\(error)"])
-            throw APIError(.internalError, "the server could not save the change (\(error)); nothing was changed")
+            throw FarmError.storageFailed("the server could not save the change (\(error)); nothing was changed")
         }
     }
 

@@ -99,6 +99,23 @@ public enum JobLifecycle {
         .canceled: [.waiting, .queued, .active],
     ]
 
+    /// Whether `event` leaves `job` exactly as it is, decided without copying anything: the
+    /// common case on the dispatch path (a task of a running job starts or completes). Exact:
+    /// when it says so, ``apply(_:to:at:)`` returns the job unchanged with nothing to cancel.
+    public static func leavesUnchanged(_ event: JobEvent, _ job: Job) -> Bool {
+        switch event {
+        case .taskStarted:
+            return job.status != .queued && job.startedAt != nil
+        case .tasksChanged(let tally):
+            if job.status.isFinished { return true }
+            let failsFast = tally.failed > 0 && job.failFast
+            let videoStranded = tally.videoQueued && tally.openRender == 0 && tally.failed + tally.canceled > 0
+            return !failsFast && !videoStranded && tally.open > 0
+        default:
+            return false
+        }
+    }
+
     public static func apply(_ event: JobEvent, to job: Job, at time: Double) throws(FarmError) -> JobTransition {
         var next = job
         var cancel: TaskCancellation?

@@ -139,6 +139,36 @@ import Testing
         #expect(try JobLifecycle.apply(.noCapableClient("x"), to: job(.completed), at: time).job.status == .completed)
     }
 
+    @Test func theFastNoChangeCheckAgreesWithApply() throws {
+        var events: [JobEvent] = [.taskStarted]
+        for queued in [0, 2] {
+            for active in [0, 1] {
+                for failed in [0, 1] {
+                    for canceled in [0, 1] {
+                        for video in [false, true] {
+                            var tally = tally(
+                                queued: queued + (video ? 1 : 0), active: active, completed: 3, failed: failed, canceled: canceled, videoQueued: video
+                            )
+                            tally.openRender = queued + active
+                            events.append(.tasksChanged(tally))
+                        }
+                    }
+                }
+            }
+        }
+        for status in JobStatus.allCases {
+            for started in [false, true] {
+                for failFast in [false, true] {
+                    let subject = job(status, started: started, failFast: failFast)
+                    for event in events where JobLifecycle.leavesUnchanged(event, subject) {
+                        let transition = try JobLifecycle.apply(event, to: subject, at: time)
+                        #expect(transition.job == subject && transition.cancel == nil, "\(status) \(event)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func theTableOfChangesIsExactlyWhatTheEventsDo() throws {
         let events: [JobEvent] = [
             .pause, .resume(.met), .resume(.pending([1])), .resume(.broken("x")), .cancel(reason: nil), .taskStarted,
