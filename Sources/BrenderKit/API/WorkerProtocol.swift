@@ -227,7 +227,7 @@ public enum WorkerProtocol {
         public var argv: [String]
         /// What the task does: render its frames, or encode the job's frames into `video`.
         public var role: RenderTask.Role
-        /// The job's whole frame spec (a video task encodes all of its frames).
+        /// The job's whole frame spec, for a video task (which encodes all of its frames).
         public var jobFrames: String
         /// The video to make (video tasks).
         public var video: VideoSpec?
@@ -247,7 +247,7 @@ public enum WorkerProtocol {
             scene = job.scene
             argv = job.argv
             role = task.role
-            jobFrames = job.frames
+            jobFrames = task.role == .video ? job.frames : ""
             video = task.role == .video ? job.video : nil
         }
 
@@ -290,8 +290,11 @@ public enum WorkerProtocol {
                 "format": .string(format), "argv": .array(argv.map(JSONValue.string)),
             ]
             if let scene { object["scene"] = .string(scene) }
-            object["role"] = .string(role.rawValue)
-            object["job_frames"] = .string(jobFrames)
+            // Only a video task needs these (render is the default): the common answer stays small.
+            if role == .video {
+                object["role"] = .string(role.rawValue)
+                object["job_frames"] = .string(jobFrames)
+            }
             if let video { object["video"] = video.json }
             return .object(object)
         }

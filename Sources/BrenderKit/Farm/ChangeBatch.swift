@@ -7,12 +7,13 @@
 /// after the commit.
 final class ChangeBatch {
     private(set) var tasks: [(runtime: JobRuntime, index: Int, before: RenderTask)] = []
-    private var taskSeen: Set<Int64> = []
+    private var taskSeen = SeenIDs()
     private(set) var jobs: [(runtime: JobRuntime, before: Job)] = []
-    private var jobSeen: Set<Int64> = []
+    private var jobSeen = SeenIDs()
     private(set) var blocklists: [(runtime: JobRuntime, before: Blocklist)] = []
-    private var blocklistSeen: Set<Int64> = []
-    private(set) var clients: [Int64: Client] = [:]
+    private var blocklistSeen = SeenIDs()
+    private(set) var clients: [(id: Int64, before: Client)] = []
+    private var clientSeen = SeenIDs()
     /// Tasks whose attempt began (their log starts empty) or ended for good (log cache dropped).
     var attemptsBegan: [(taskID: Int64, lease: Int32)] = []
     var attemptsEnded: [Int64] = []
@@ -26,18 +27,34 @@ final class ChangeBatch {
 
     func recordTask(_ runtime: JobRuntime, _ index: Int) {
         let task = runtime.tasks[index]
-        if taskSeen.insert(task.id).inserted { tasks.append((runtime, index, task)) }
+        if taskSeen.insert(task.id) { tasks.append((runtime, index, task)) }
     }
 
     func recordJob(_ runtime: JobRuntime) {
-        if jobSeen.insert(runtime.job.id).inserted { jobs.append((runtime, runtime.job)) }
+        if jobSeen.insert(runtime.job.id) { jobs.append((runtime, runtime.job)) }
     }
 
     func recordBlocklist(_ runtime: JobRuntime) {
-        if blocklistSeen.insert(runtime.job.id).inserted { blocklists.append((runtime, runtime.blocklist)) }
+        if blocklistSeen.insert(runtime.job.id) { blocklists.append((runtime, runtime.blocklist)) }
     }
 
     func recordClient(_ client: Client) {
-        if clients[client.id] == nil { clients[client.id] = client }
+        if clientSeen.insert(client.id) { clients.append((client.id, client)) }
+    }
+}
+
+/// Ids seen in one batch: a short list searched in place (most batches touch one or two
+/// things), turned into a set once it grows (a canceled job touches all its tasks).
+struct SeenIDs {
+    private var list: [Int64] = []
+    private var set: Set<Int64>?
+
+    /// Adds `id`; false when it was there already.
+    mutating func insert(_ id: Int64) -> Bool {
+        if set != nil { return set!.insert(id).inserted }
+        if list.contains(id) { return false }
+        list.append(id)
+        if list.count > 16 { set = Set(list) }
+        return true
     }
 }

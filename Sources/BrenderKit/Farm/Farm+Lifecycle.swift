@@ -45,7 +45,7 @@ extension Farm {
             reindex(runtime) { runtime.job = before }
         }
         for (runtime, before) in batch.blocklists { runtime.blocklist = before }
-        for (id, before) in batch.clients where clients[id] != nil { clients[id] = before }
+        for (id, before) in batch.clients.reversed() where clients[id] != nil { clients[id] = before }
     }
 
     /// Changes a job's tasks or record and keeps its place in the dispatch order right: out of
