@@ -114,7 +114,11 @@ extension Farm {
     /// Applies a job event (see ``JobLifecycle``) and carries out what it implies: open tasks
     /// canceled, idle workers woken, jobs that wait for this one looked at again.
     func apply(_ event: JobEvent, to runtime: JobRuntime, in batch: ChangeBatch) throws(FarmError) {
-        if JobLifecycle.leavesUnchanged(event, runtime.job) { return }
+        if JobLifecycle.leavesUnchanged(
+            event, status: runtime.job.status, started: runtime.job.startedAt != nil, failFast: runtime.job.failFast)
+        {
+            return
+        }
         let transition: JobTransition
         do {
             transition = try JobLifecycle.apply(event, to: runtime.job, at: now())

@@ -99,16 +99,17 @@ public enum JobLifecycle {
         .canceled: [.waiting, .queued, .active],
     ]
 
-    /// Whether `event` leaves `job` exactly as it is, decided without copying anything: the
-    /// common case on the dispatch path (a task of a running job starts or completes). Exact:
-    /// when it says so, ``apply(_:to:at:)`` returns the job unchanged with nothing to cancel.
-    public static func leavesUnchanged(_ event: JobEvent, _ job: Job) -> Bool {
+    /// Whether `event` leaves a job of this status exactly as it is, decided from three of its
+    /// fields without copying the job: the common case on the dispatch path (a task of a running
+    /// job starts or completes). Exact: when it says so, ``apply(_:to:at:)`` returns the job
+    /// unchanged with nothing to cancel.
+    public static func leavesUnchanged(_ event: JobEvent, status: JobStatus, started: Bool, failFast: Bool) -> Bool {
         switch event {
         case .taskStarted:
-            return job.status != .queued && job.startedAt != nil
+            return status != .queued && started
         case .tasksChanged(let tally):
-            if job.status.isFinished { return true }
-            let failsFast = tally.failed > 0 && job.failFast
+            if status.isFinished { return true }
+            let failsFast = tally.failed > 0 && failFast
             let videoStranded = tally.videoQueued && tally.openRender == 0 && tally.failed + tally.canceled > 0
             return !failsFast && !videoStranded && tally.open > 0
         default:

@@ -160,7 +160,8 @@ import Testing
             for started in [false, true] {
                 for failFast in [false, true] {
                     let subject = job(status, started: started, failFast: failFast)
-                    for event in events where JobLifecycle.leavesUnchanged(event, subject) {
+                    for event in events
+                    where JobLifecycle.leavesUnchanged(event, status: status, started: started, failFast: failFast) {
                         let transition = try JobLifecycle.apply(event, to: subject, at: time)
                         #expect(transition.job == subject && transition.cancel == nil, "\(status) \(event)")
                     }
