@@ -120,6 +120,7 @@ import Testing
             ["job", "submit", scene, "--frames", "1-6", "--chunk", "3", "--format", "PNG", "--video", video, "--fps", "12", "--wait"],
             timeout: 300)
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("; video \(video)"), "\(result.stdout)")
         let probe = try farm.runTool(
             "ffprobe",
             [

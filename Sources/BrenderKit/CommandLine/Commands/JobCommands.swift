@@ -422,9 +422,10 @@ enum JobProgress {
         switch status {
         case .completed:
             let output = job["output"]?.stringValue ?? ""
+            let video = job["video"]?["path"]?.stringValue.map { "; video \($0)" } ?? ""
             context.print(
                 "job \(id) completed: \(job["frames_done"]?.intValue ?? 0) frames"
-                    + (output.isEmpty ? "" : " in \(URL(fileURLWithPath: output).deletingLastPathComponent().path)"))
+                    + (output.isEmpty ? "" : " in \(URL(fileURLWithPath: output).deletingLastPathComponent().path)") + video)
             return 0
         case .failed:
             let failed = try await client.send(
