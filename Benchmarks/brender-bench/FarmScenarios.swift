@@ -186,14 +186,20 @@ enum FarmScenarios {
         ]
     }
 
+    /// A farm in this process on a fresh temporary database, logging nothing; remove the folder after.
+    static func inProcessFarm() throws -> (Farm, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brender-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let farm = try Farm(
+            databasePath: directory.appendingPathComponent("brender.sqlite").path, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        return (farm, directory)
+    }
+
     /// 7. The scheduler's choice, in process: `jobs` queued jobs of mixed priorities and tags,
     /// `clients` clients; how long choosing a task takes.
     static func scheduler(jobs: Int, clients: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brender-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (farm, directory) = try inProcessFarm()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let farm = try Farm(
-            databasePath: directory.appendingPathComponent("brender.sqlite").path, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         var ids: [Int64] = []
         for index in 0..<clients {
             let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []
@@ -246,11 +252,8 @@ enum FarmScenarios {
     /// another (`--after`), the top jobs have blocklists holding hundreds of clients (each failed
     /// a task there), and a tenth of the clients are inside working hours that cover the whole day.
     static func schedulerWithRules(jobs: Int, clients: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brender-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (farm, directory) = try inProcessFarm()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let farm = try Farm(
-            databasePath: directory.appendingPathComponent("brender.sqlite").path, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         var senders: [WorkerProtocol.Sender] = []
         for index in 0..<clients {
             let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []

@@ -45,7 +45,8 @@ extension Farm {
     }
 
     /// Hands out queued work to waiting workers, first come first served, while there is work:
-    /// all in one transaction, and each waiter answered only after it is committed.
+    /// all in one transaction, and each waiter answered only after it is committed. Called on
+    /// every change that may free work, and periodically (for clients whose working hours ended).
     func dispatchToWaiters() {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
         let started: [(clientID: Int64, assignment: WorkerProtocol.Assignment)]
@@ -65,12 +66,6 @@ extension Farm {
         for (clientID, assignment) in started {
             waiters.remove(clientID)?.continuation.resume(returning: assignment)
         }
-    }
-
-    /// Hands out work to waiting workers that may take it now: called periodically, for clients
-    /// whose working hours just ended.
-    public func dispatchToWaitingWorkers() {
-        dispatchToWaiters()
     }
 
     /// Chooses the next task for a client and starts it (committed before it returns).

@@ -30,7 +30,7 @@ struct FarmMaintenanceService: Service {
             }
             await farm.sweepTimedOutWorkers()
             await farm.stopOverdueTasks()
-            await farm.dispatchToWaitingWorkers()
+            await farm.dispatchToWaiters()
             if clock.now - lastStorageCheck >= storageInterval {
                 lastStorageCheck = clock.now
                 await farm.checkStorage()
