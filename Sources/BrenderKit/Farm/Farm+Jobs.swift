@@ -77,9 +77,9 @@ extension Farm {
         job.blocklistThreshold = submission.blocklistThreshold
         job.video = submission.video
         job.settingsSource = submission.settingsSource
-        if case .pending(let ids) = dependencies {
-            let transition = try? JobLifecycle.apply(.dependenciesChanged(.pending(ids)), to: job, at: time)
-            job = transition?.job ?? job
+        if case .pending = dependencies {
+            // A new job that waits starts out `waiting`, as the lifecycle says.
+            job = try JobLifecycle.apply(.dependenciesChanged(dependencies), to: job, at: time).job
         }
         // Would any client of the farm take it? Asked of a stand-in before anything is stored.
         var probeTasks = chunks.prefix(1).map { RenderTask(id: 1, jobID: 0, chunk: $0) }
