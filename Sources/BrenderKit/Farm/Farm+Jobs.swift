@@ -306,6 +306,9 @@ extension Farm {
             }
             for runtime in touched.values {
                 try apply(.requeued(dependencyState(of: runtime.job)), to: runtime, in: batch)
+                // Requeued while every capable client is still blocklisted: it fails again at
+                // once, saying so, rather than wait for ever.
+                try checkCapability(runtime, in: batch)
             }
             return requeued
         }

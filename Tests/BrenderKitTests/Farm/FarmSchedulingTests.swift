@@ -156,6 +156,15 @@ import Testing
         #expect(failed["status"] == "failed")
         #expect(failed["reason"]?.stringValue?.hasPrefix("no client can run it: every client that could run it failed 2 of its tasks") == true)
         #expect(failed["tasks_queued"] == 0)
+        // Requeued without clearing the blocklist: it fails again at once; cleared, it runs.
+        _ = try await farm.handle(
+            APIRequest(item: "task", action: "update", filters: ["job": .int(id), "status": ["failed", "canceled"]], values: ["status": "queued"]))
+        #expect(try await job(id)["status"] == "failed")
+        _ = try await update(id, ["blocklist": []])
+        _ = try await farm.handle(
+            APIRequest(item: "task", action: "update", filters: ["job": .int(id), "status": ["failed", "canceled"]], values: ["status": "queued"]))
+        #expect(try await job(id)["status"] == "active")
+        #expect(try await farm.requestTask(clientID: only, wait: 0)?.jobID == id)
     }
 
     @Test func aJobNoClientHasTheTagsForIsRefusedAtSubmission() async throws {
