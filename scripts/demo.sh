@@ -35,6 +35,9 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 export BRENDER_SERVER=$(grep -o 'http://[0-9.]*:[0-9]*' "$demo/server.out")
+# The server made its admin and join tokens in its data directory; the commands and the worker
+# below read them from there (BRENDER_DATA), as an admin on the server machine needs no setup.
+export BRENDER_DATA="$demo/data"
 echo "server: $BRENDER_SERVER (data and logs in $demo)"
 
 "$brender" worker --name "$(hostname -s 2>/dev/null || echo demo)-worker" --state-dir "$demo/worker" 2>"$demo/worker.log" &

@@ -56,6 +56,7 @@ enum DispatchScenarios {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
         let port = farm.port
+        let token = farm.adminToken
         let completed = Counter()
         let ready = Counter()
         let cpuBefore = ProcessUsage(pid: farm.server!.pid)?.cpuSeconds ?? 0
@@ -67,7 +68,7 @@ enum DispatchScenarios {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask {
-                    try await HTTP1Connection.with(port: port) { connection in
+                    try await HTTP1Connection.with(port: port, token: token) { connection in
                         let sender = try await register(&connection, name: "sim-\(index)")
                         ready.increment()
                         while completed.current < tasks {
@@ -113,6 +114,7 @@ enum DispatchScenarios {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
         let port = farm.port
+        let token = farm.adminToken
         let received = TimeLog()
         let finished = Counter()
         let ready = Counter()
@@ -122,7 +124,7 @@ enum DispatchScenarios {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<workers {
                 group.addTask {
-                    try await HTTP1Connection.with(port: port) { connection in
+                    try await HTTP1Connection.with(port: port, token: token) { connection in
                         let sender = try await register(&connection, name: "idle-\(index)")
                         ready.increment()
                         var task: WorkerProtocol.Assignment?
@@ -141,7 +143,7 @@ enum DispatchScenarios {
                 }
             }
             while ready.current < workers { try await Task.sleep(for: .milliseconds(20)) }
-            try await HTTP1Connection.with(port: port) { submitter in
+            try await HTTP1Connection.with(port: port, token: token) { submitter in
                 for round in 0..<rounds {
                     try await Task.sleep(for: .milliseconds(200))  // all back in their long polls
                     received.reset()
@@ -174,7 +176,7 @@ enum DispatchScenarios {
     static func clientCost(requests: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
-        let client = try BrenderClient(server: farm.serverURL)
+        let client = try farm.client()
         let registered = try await client.post(
             "/worker/register",
             WorkerProtocol.Registration(name: "probe", hostname: "h", platform: "p", tags: nil, version: "v", key: "probe-key-0123456789"),
@@ -187,7 +189,7 @@ enum DispatchScenarios {
         }
         let urlSession = ((selfCPU() - urlSessionStart.0) / Double(requests), (monotonicSeconds() - urlSessionStart.1) / Double(requests))
         let nioStart = (selfCPU(), monotonicSeconds())
-        try await HTTP1Connection.with(port: farm.port) { connection in
+        try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             for _ in 0..<requests {
                 _ = try await connection.post("/worker/heartbeat", reference, as: WorkerProtocol.HeartbeatReply.self)
             }

@@ -11,11 +11,13 @@ import Logging
 /// restart, and the scheduler's choice.
 enum FarmScenarios {
     /// Registers `count` clients over `lanes` parallel connections.
-    static func registerClients(port: Int, count: Int, tags: @escaping @Sendable (Int) -> [String] = { _ in [] }, lanes: Int = 16) async throws {
+    static func registerClients(farm: TestFarm, count: Int, tags: @escaping @Sendable (Int) -> [String] = { _ in [] }, lanes: Int = 16) async throws {
+        let port = farm.port
+        let token = farm.adminToken
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<min(lanes, count) {
                 group.addTask {
-                    try await HTTP1Connection.with(port: port) { connection in
+                    try await HTTP1Connection.with(port: port, token: token) { connection in
                         for index in stride(from: lane, to: count, by: lanes) {
                             let registration = WorkerProtocol.Registration(
                                 name: "node-\(index)", hostname: "node-\(index)", platform: "linux-x86_64", tags: tags(index),
@@ -30,8 +32,8 @@ enum FarmScenarios {
     }
 
     /// Submits jobs over one connection; returns the seconds each submit took.
-    static func submit(port: Int, jobs: [[String: JSONValue]]) async throws -> [Double] {
-        try await HTTP1Connection.with(port: port) { connection in
+    static func submit(farm: TestFarm, jobs: [[String: JSONValue]]) async throws -> [Double] {
+        try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             var times: [Double] = []
             for values in jobs {
                 let body = APIRequest(item: "job", action: "create", values: values).json.serializedBytes()
@@ -95,10 +97,10 @@ enum FarmScenarios {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning"])
         let job: [String: JSONValue] = ["type": "command", "argv": ["true"], "frames": .string("1-\(frames)"), "chunk": 1]
-        let accept = try await submit(port: farm.port, jobs: [job])[0]
+        let accept = try await submit(farm: farm, jobs: [job])[0]
         let afterOne = ProcessUsage(pid: farm.server!.pid)
         let more = max(0, heldTasks / frames - 1)
-        _ = try await submit(port: farm.port, jobs: Array(repeating: job, count: more))
+        _ = try await submit(farm: farm, jobs: Array(repeating: job, count: more))
         let held = (more + 1) * frames
         let afterAll = ProcessUsage(pid: farm.server!.pid)
         log(
@@ -116,7 +118,7 @@ enum FarmScenarios {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
         let (_, registering) = try await measure {
-            try await registerClients(port: farm.port, count: count, tags: { $0 % 10 == 0 ? ["gpu"] : [] })
+            try await registerClients(farm: farm, count: count, tags: { $0 % 10 == 0 ? ["gpu"] : [] })
         }
         log(
             "registered \(count) clients in \(formatDuration(registering)): \(Int(Double(count) / registering)) a second, each committed before its answer"
@@ -124,7 +126,7 @@ enum FarmScenarios {
         let jobs = (0..<count).map { index -> [String: JSONValue] in
             ["type": "command", "argv": ["true"], "frames": "1", "priority": .int(Int64(index % 101)), "name": .string("job-\(index)")]
         }
-        _ = try await submit(port: farm.port, jobs: jobs)
+        _ = try await submit(farm: farm, jobs: jobs)
         var figures: [String: JSONValue] = [
             "clients": .int(Int64(count)), "jobs": .int(Int64(count)), "registrations_per_second": .double(Double(count) / registering),
         ]
@@ -154,11 +156,11 @@ enum FarmScenarios {
     static func restart(clients: Int, tasks: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
-        try await registerClients(port: farm.port, count: clients)
+        try await registerClients(farm: farm, count: clients)
         let perJob = min(tasks, 100_000)
         let job: [String: JSONValue] = ["type": "command", "argv": ["true"], "frames": .string("1-\(perJob)"), "chunk": 1]
-        _ = try await submit(port: farm.port, jobs: Array(repeating: job, count: max(1, tasks / perJob)))
-        let worker = try await HTTP1Connection.with(port: farm.port) { connection in
+        _ = try await submit(farm: farm, jobs: Array(repeating: job, count: max(1, tasks / perJob)))
+        let worker = try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             try await DispatchScenarios.register(&connection, name: "restart-probe")
         }
         farm.server?.send(SIGKILL)
@@ -168,7 +170,7 @@ enum FarmScenarios {
         let answering = monotonicSeconds() - start
         var task: WorkerProtocol.Assignment?
         while task == nil {
-            task = try await HTTP1Connection.with(port: farm.port) { connection in
+            task = try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
                 try await connection.post(
                     "/worker/task", WorkerProtocol.TaskRequest(sender: worker, wait: 0), as: WorkerProtocol.TaskReply.self
                 ).task

@@ -66,32 +66,46 @@ public final class TestFarm: @unchecked Sendable {
         try startServer(serverArguments, port: port, host: host)
     }
 
+    /// The server's admin token (made at its first start), or nil before that.
+    public var adminToken: String? { ServerTokens.read(.admin, in: ServerTokens.directory(of: dataDirectory)) }
+
+    /// The file holding the server's join token.
+    public var joinTokenFile: String { ServerTokens.directory(of: dataDirectory).appendingPathComponent("join.token").path }
+
     /// The state directory a worker of this farm named `name` uses (unless told otherwise).
     public func stateDirectory(of name: String) -> URL {
         directory.appendingPathComponent("worker-state").appendingPathComponent(name)
     }
 
-    /// Starts a `brender worker` against this farm, with a state directory of the farm's own.
+    /// Starts a `brender worker` against this farm, with a state directory of the farm's own and
+    /// the farm's join token (unless the arguments give their own).
     @discardableResult
     public func startWorker(name: String, _ extraArguments: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
         let state = extraArguments.contains("--state-dir") ? [] : ["--state-dir", stateDirectory(of: name).path]
+        let join = extraArguments.contains { $0.hasPrefix("--join-token") } ? [] : ["--join-token-file", joinTokenFile]
         let worker = try ChildProcess(
-            binary, ["worker", "--server", serverURL, "--name", name] + state + extraArguments, environment: environment,
+            binary, ["worker", "--server", serverURL, "--name", name] + state + join + extraArguments, environment: environment,
             logDirectory: directory, name: nextLogName("worker-\(name)"))
         workers.append(worker)
         return worker
     }
 
-    /// Runs a `brender` command against this farm and returns its exit code and output.
-    public func run(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ChildProcess.run(
-            binary, arguments, environment: ["BRENDER_SERVER": serverURL], logDirectory: directory, name: nextLogName("cli"),
-            timeout: timeout)
+    /// Runs a `brender` command against this farm and returns its exit code and output; it has
+    /// the admin token in `BRENDER_TOKEN` unless `token` says otherwise ("" for none).
+    public func run(_ arguments: [String], timeout: Double = 60, token: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        var environment = ["BRENDER_SERVER": serverURL, "BRENDER_DATA": directory.appendingPathComponent("no-local-data").path]
+        if let token = token ?? adminToken, !token.isEmpty { environment["BRENDER_TOKEN"] = token }
+        return try ChildProcess.run(binary, arguments, environment: environment, logDirectory: directory, name: nextLogName("cli"), timeout: timeout)
+    }
+
+    /// A client of this farm with its admin token.
+    public func client(keepAlive: Bool = false) throws -> BrenderClient {
+        try BrenderClient(server: serverURL, keepAlive: keepAlive, token: adminToken)
     }
 
     /// Sends one API request straight to the server.
     public func api(_ request: APIRequest) async throws -> APIResponse {
-        try await BrenderClient(server: serverURL).send(request)
+        try await client().send(request)
     }
 
     /// The server's clients, by name.
@@ -128,7 +142,7 @@ public final class TestFarm: @unchecked Sendable {
 
     /// The whole log of a task as the server stores it (read in parts, as the server serves it).
     public func log(task: Int64) async throws -> String {
-        let client = try BrenderClient(server: serverURL)
+        let client = try client()
         var log: [UInt8] = []
         while true {
             let part = try await client.getText("/logs/task/\(task)?offset=\(log.count)").body

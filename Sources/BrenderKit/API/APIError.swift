@@ -12,6 +12,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownField = "unknown_field"
         case invalidValue = "invalid_value"
         case missingField = "missing_field"
+        case unauthorized = "unauthorized"
         case notFound = "not_found"
         case conflict = "conflict"
         case payloadTooLarge = "payload_too_large"
@@ -24,6 +25,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         public var httpStatus: Int {
             switch self {
             case .invalidJSON, .invalidRequest, .unknownItem, .unknownAction, .unknownField, .invalidValue, .missingField: 400
+            case .unauthorized: 401
             case .notFound: 404
             case .methodNotAllowed: 405
             case .conflict: 409

@@ -16,9 +16,14 @@ public struct BrenderClient: Sendable {
     public let serverURL: String
     private let session: URLSession
     private let pool: ConnectionPool?
+    /// Sent as `Authorization: Bearer TOKEN` with every request, when set.
+    private let token: String?
 
-    /// - Parameter keepAlive: keep connections open between requests (for workers).
-    public init(server: String, keepAlive: Bool = false) throws(ClientError) {
+    /// - Parameters:
+    ///   - keepAlive: keep connections open between requests (for workers).
+    ///   - token: the credential every request carries (the admin token, or a worker's join token).
+    public init(server: String, keepAlive: Bool = false, token: String? = nil) throws(ClientError) {
+        self.token = token
         var text = server
         while text.hasSuffix("/") { text.removeLast() }
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -30,7 +35,7 @@ public struct BrenderClient: Sendable {
         configuration.urlCache = nil
         session = URLSession(configuration: configuration)
         if keepAlive, scheme == "http", let host = url.host {
-            pool = ConnectionPool(host: host, port: url.port ?? 80)
+            pool = ConnectionPool(host: host, port: url.port ?? 80, token: token)
         } else {
             pool = nil
         }
@@ -63,6 +68,7 @@ public struct BrenderClient: Sendable {
         if let pool { return try decodeAnswer(await send(pool, method: .GET, path: path, body: nil, timeout: timeout)) }
         var request = URLRequest(url: URL(string: serverURL + path)!)
         request.timeoutInterval = timeout
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         return try await perform(request)
     }
 
@@ -70,6 +76,7 @@ public struct BrenderClient: Sendable {
     public func getText(_ path: String, timeout: Double = 30) async throws(ClientError) -> (body: Data, headers: [String: String]) {
         var request = URLRequest(url: URL(string: serverURL + path)!)
         request.timeoutInterval = timeout
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await fetch(request)
         guard let http = response as? HTTPURLResponse else {
             throw ClientError.invalidResponse(url: serverURL, detail: "not an HTTP answer")
@@ -95,6 +102,7 @@ public struct BrenderClient: Sendable {
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.timeoutInterval = timeout
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         return try await perform(request)
     }
 

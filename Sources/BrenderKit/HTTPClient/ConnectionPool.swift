@@ -15,13 +15,15 @@ struct HTTPAnswer: Sendable {
 final class ConnectionPool: Sendable {
     let host: String
     let port: Int
+    let token: String?
     private let idle = Mutex<[PooledConnection]>([])
     /// Idle connections kept open; more are closed after use.
     private let maxIdle = 4
 
-    init(host: String, port: Int) {
+    init(host: String, port: Int, token: String? = nil) {
         self.host = host
         self.port = port
+        self.token = token
     }
 
     deinit {
@@ -45,7 +47,7 @@ final class ConnectionPool: Sendable {
                 if Task.isCancelled || error is RequestTimedOut { throw error }
             }
         }
-        return try await send(on: PooledConnection(host: host, port: port), method: method, path: path, body: body, timeout: timeout)
+        return try await send(on: PooledConnection(host: host, port: port, token: token), method: method, path: path, body: body, timeout: timeout)
     }
 
     private func send(on connection: PooledConnection, method: HTTPMethod, path: String, body: [UInt8]?, timeout: Double) async throws
@@ -97,14 +99,14 @@ private final class PooledConnection: Sendable {
     private let signals: AsyncStream<Void>.Continuation
     private let task: Task<Void, Never>
 
-    init(host: String, port: Int) {
+    init(host: String, port: Int, token: String?) {
         let (stream, signals) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.signals = signals
         let state = self.state
         task = Task {
             var failure: (any Error)?
             do {
-                try await HTTP1Connection.with(host: host, port: port) { connection in
+                try await HTTP1Connection.with(host: host, port: port, token: token) { connection in
                     for await _ in stream {
                         guard let exchange = state.withLock({ $0.pending }) else { continue }
                         let answer = try await connection.send(method: exchange.method, path: exchange.path, body: exchange.body)

@@ -11,6 +11,8 @@ public struct HTTP1Connection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
     private let host: String
+    /// Sent as the `Authorization` header of every request (`Bearer TOKEN`), when set.
+    public var authorization: String?
 
     /// A failure of the connection itself (not an HTTP error status).
     public struct Failure: Error, CustomStringConvertible {
@@ -19,7 +21,10 @@ public struct HTTP1Connection {
     }
 
     /// Opens a connection to `host`:`port` and runs `body` with it; closes it afterwards.
-    public static func with<T: Sendable>(host: String = "127.0.0.1", port: Int, _ body: (inout HTTP1Connection) async throws -> T) async throws -> T {
+    /// - Parameter token: sent as `Authorization: Bearer TOKEN` with every request.
+    public static func with<T: Sendable>(
+        host: String = "127.0.0.1", port: Int, token: String? = nil, _ body: (inout HTTP1Connection) async throws -> T
+    ) async throws -> T {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -32,6 +37,7 @@ public struct HTTP1Connection {
             }
         return try await channel.executeThenClose { inbound, outbound in
             var connection = HTTP1Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound, host: host)
+            connection.authorization = token.map { "Bearer \($0)" }
             return try await body(&connection)
         }
     }
@@ -40,6 +46,7 @@ public struct HTTP1Connection {
     public mutating func send(method: HTTPMethod, path: String, body: [UInt8]?) async throws -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
+        if let authorization { head.headers.add(name: "Authorization", value: authorization) }
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: String(body.count))

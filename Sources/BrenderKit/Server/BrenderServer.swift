@@ -24,10 +24,11 @@ public struct BrenderServer: Sendable {
         let farm = try Farm(
             databasePath: dataDirectory.databasePath, options: options.farm, synchronous: options.synchronous, logger: logger)
         let startedAt = Timestamp.now
+        let tokens = try ServerTokens(dataDirectory: dataDirectory.url)
 
-        let router = Router()
+        let router = Router(context: BrenderRequestContext.self)
         router.middlewares.add(LogRequestsMiddleware(.debug))
-        Routes(farm: farm, maxBodySize: options.maxBodySize, startedAt: startedAt).register(on: router)
+        Routes(farm: farm, maxBodySize: options.maxBodySize, startedAt: startedAt, gate: AuthGate(tokens: tokens)).register(on: router)
 
         let host = options.host
         let logger = self.logger

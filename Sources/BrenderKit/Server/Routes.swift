@@ -3,15 +3,48 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
+/// A request's context: Hummingbird's, and the address it came from (failed credentials are
+/// counted per address).
+struct BrenderRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
 /// The server's HTTP surface: the admin API, the worker protocol and the health check.
+///
+/// `/api` and the logs need the admin token; registering a worker needs the join token (or the
+/// admin token); the rest of the worker protocol is authenticated by each worker's own key, which
+/// only a registered worker has. `/health` is open.
 struct Routes: Sendable {
     let farm: Farm
     let maxBodySize: Int
     let startedAt: Double
+    let gate: AuthGate
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/api") { request, _ in
-            await respond { () async throws(APIError) -> JSONValue in
+    /// A 401 answer unless the request carries a token of `kinds`.
+    private func refusal(_ request: Request, _ context: BrenderRequestContext, unless kinds: [ServerTokens.Kind]) async -> Response? {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        guard await !gate.admits(request.headers[.authorization], as: kinds, from: address) else { return nil }
+        let what = kinds.contains(.join) ? "the worker join token (--join-token or --join-token-file)" : "the admin token (--token or BRENDER_TOKEN)"
+        var response = Routes.json(
+            APIError(
+                .unauthorized,
+                "missing or wrong credentials: send \(what) as 'Authorization: Bearer TOKEN'; 'brender server token show' prints the tokens on the server machine",
+                field: "authorization"
+            ).json, status: .unauthorized)
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
+    }
+
+    func register(on router: Router<BrenderRequestContext>) {
+        router.post("/api") { request, context in
+            if let refused = await refusal(request, context, unless: [.admin]) { return refused }
+            return await respond { () async throws(APIError) -> JSONValue in
                 let body = try await collect(request)
                 let apiRequest = try APIRequest(body: body)
                 return try await farm.handle(apiRequest).json
@@ -38,8 +71,9 @@ struct Routes: Sendable {
                     ],
                 ], status: .ok)
         }
-        router.post("/worker/register") { request, _ in
-            await respond { () async throws(APIError) -> JSONValue in
+        router.post("/worker/register") { request, context in
+            if let refused = await refusal(request, context, unless: [.join, .admin]) { return refused }
+            return await respond { () async throws(APIError) -> JSONValue in
                 let registration = try await decode(WorkerProtocol.Registration.self, from: request)
                 return try await farm.register(registration).json
             }
@@ -65,6 +99,7 @@ struct Routes: Sendable {
         }
         // A task's log as plain text from byte `offset`; headers give the next offset and the task's status.
         router.get("/logs/task/:id") { request, context in
+            if let refused = await refusal(request, context, unless: [.admin]) { return refused }
             guard let id = context.parameters.get("id").flatMap(Int64.init) else {
                 return Routes.json(APIError(.invalidValue, "the task id must be a number", field: "id").json, status: .badRequest)
             }

@@ -21,6 +21,8 @@ public struct WorkerOptions: Sendable {
     public var stateDirectory: URL
     /// ffmpeg for video tasks: a path, or a name looked up in `PATH`.
     public var ffmpeg: String = "ffmpeg"
+    /// The server's join token, sent to register.
+    public var joinToken: String?
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
@@ -62,7 +64,7 @@ public actor WorkerAgent {
     /// process groups a killed earlier run of this worker left behind.
     public init(options: WorkerOptions, logger: Logger) throws {
         self.options = options
-        self.client = try BrenderClient(server: options.server, keepAlive: true)
+        self.client = try BrenderClient(server: options.server, keepAlive: true, token: options.joinToken)
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)
@@ -113,6 +115,12 @@ public actor WorkerAgent {
                     logger.warning("the server does not know this worker any more; registering again")
                     clientID = nil
                     continue
+                }
+                if error.status == 401 {
+                    // A wrong join token will not become right by trying again.
+                    mustStopBecause =
+                        "the server refused this worker's join token (\(error)); give the server's join token with --join-token, BRENDER_JOIN_TOKEN or --join-token-file ('brender server token show join' prints it on the server machine)"
+                    return
                 }
                 if error.status == 409 {
                     if clientID == nil {

@@ -124,9 +124,14 @@ import Testing
         let listening = try #require(server.standardOutput.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression))
         let port = try #require(Int(server.standardOutput[listening].split(separator: ":").last!))
         let url = "http://127.0.0.1:\(port)"
-        let client = try BrenderClient(server: url)
+        let tokens = ServerTokens.directory(of: data)
+        let client = try BrenderClient(server: url, token: ServerTokens.read(.admin, in: tokens))
         let worker = try ChildProcess(
-            farm.binary, ["worker", "--server", url, "--name", "disk", "--state-dir", farm.directory.appendingPathComponent("ws").path],
+            farm.binary,
+            [
+                "worker", "--server", url, "--name", "disk", "--state-dir", farm.directory.appendingPathComponent("ws").path, "--join-token-file",
+                tokens.appendingPathComponent("join.token").path,
+            ],
             logDirectory: farm.directory, name: "small-worker")
         defer { if !worker.hasExited { worker.send(SIGKILL) } }
         // A finished job, to delete once the disk is full.
@@ -221,7 +226,11 @@ import Testing
         for name in ["p1", "p2"] {
             workers.append(
                 try host.start(
-                    farm.binary, ["worker", "--server", farm.serverURL, "--name", name, "--state-dir", farm.stateDirectory(of: name).path],
+                    farm.binary,
+                    [
+                        "worker", "--server", farm.serverURL, "--name", name, "--state-dir", farm.stateDirectory(of: name).path,
+                        "--join-token-file", farm.joinTokenFile,
+                    ],
                     logDirectory: farm.directory, name: "worker-\(name)"))
         }
         #expect(await eventually { try await farm.clients().values.filter { $0["connection"] == "online" }.count == 2 })

@@ -30,7 +30,7 @@ import Testing
         try farm.startServer()
         _ = try await farm.submit(["type": "command", "frames": "1-40", "argv": ["true"], "max_attempts": 100])
         let requests = 500
-        let tally = try await HTTP1Connection.with(port: farm.port) { connection in
+        let tally = try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             try await fuzz(farm, &connection, requests: requests)
         }
         #expect(farm.server?.hasExited == false)

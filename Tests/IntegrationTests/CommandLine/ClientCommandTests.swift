@@ -72,7 +72,7 @@ import Testing
     @Test func listsShowOnePageUnlessAskedForAll() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try BrenderClient(server: farm.serverURL)
+        let client = try farm.client()
         for index in 0..<105 {
             _ = try await client.post(
                 "/worker/register", WorkerProtocol.Registration.simulated("n\(index)"),

@@ -15,7 +15,7 @@ import Testing
     @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let client = try farm.client(keepAlive: true)
         let names = try await withThrowingTaskGroup(of: String.self) { group in
             for index in 0..<20 {
                 group.addTask {
@@ -32,7 +32,7 @@ import Testing
     @Test func aRestartedServerIsReachedAgainWithoutAFailedRequest() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let client = try farm.client(keepAlive: true)
         let id = try await register(client, "survivor")
         farm.server?.send(SIGKILL)
         farm.server?.waitForExit(timeout: 10)
@@ -53,7 +53,7 @@ import Testing
     @Test func aRequestThatOutlivesItsTimeoutFails() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try BrenderClient(server: farm.serverURL, keepAlive: true)
+        let client = try farm.client(keepAlive: true)
         let id = try await register(client, "patient")
         let started = Date()
         // A long poll of 30 s with a 0.5 s time-out on the client: waiting for the server's answer,

@@ -45,7 +45,7 @@ import Testing
             Array(#"{"client_id":9223372036854775807,"task_id":-1,"job_id":0,"lease":99999999999,"state":"running","frames_done":[1,2]}"#.utf8),
         ]
         var statuses: [Int: Int] = [:]
-        try await HTTP1Connection.with(port: farm.port) { connection in
+        try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             for index in 0..<600 {
                 let path = paths[Int(random.next() % UInt64(paths.count))]
                 var body = index % 5 == 0 ? fixed[index / 5 % fixed.count] : value(&random).serializedBytes()

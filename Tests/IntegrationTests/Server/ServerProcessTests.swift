@@ -13,6 +13,7 @@ import Testing
         var request = URLRequest(url: URL(string: farm.serverURL + path)!)
         request.httpMethod = method
         request.httpBody = body
+        if let token = farm.adminToken { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as! HTTPURLResponse).statusCode, try JSONValue.parse(data))
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options shared by several commands, declared once.
 enum CommonOptions {
     static let defaultServer = "http://127.0.0.1:9999"
@@ -5,6 +7,10 @@ enum CommonOptions {
     static let server = OptionSpec.value(
         "server", short: "s", "URL", kind: .url, environment: "BRENDER_SERVER", default: defaultServer,
         help: "The brender server to talk to.")
+
+    static let token = OptionSpec.value(
+        "token", "TOKEN", environment: "BRENDER_TOKEN",
+        help: "The server's admin token (default: DATA/tokens/admin.token when readable, DATA being $BRENDER_DATA or ./brender-data).")
 
     static let json = OptionSpec.flag("json", help: "Print the server's JSON items instead of a table.")
 
@@ -32,9 +38,17 @@ enum CommonOptions {
         .flag("all", help: "Act on every \(item) when no --filter is given.")
     }
 
-    /// The client for `--server`.
+    /// The client for `--server`, with the admin token.
     static func client(_ parsed: ParsedCommand) throws -> BrenderClient {
-        try BrenderClient(server: parsed.string("server") ?? defaultServer)
+        try BrenderClient(server: parsed.string("server") ?? defaultServer, token: token(parsed))
+    }
+
+    /// `--token` or `BRENDER_TOKEN`; else the token file of a local data directory this user can
+    /// read, so the admin on the server machine needs no setup.
+    static func token(_ parsed: ParsedCommand) -> String? {
+        if let given = parsed.string("token") { return given }
+        let data = ProcessInfo.processInfo.environment["BRENDER_DATA"] ?? "./brender-data"
+        return ServerTokens.read(.admin, in: ServerTokens.directory(of: URL(fileURLWithPath: data)))
     }
 
     /// Turns `--filter` (or `--set`) `KEY=VALUE` pairs into API JSON, typed by the item's schema.

@@ -48,7 +48,7 @@ enum JobCommands {
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "Blender to read the scene with, when needed."),
             .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
             .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
-            CommonOptions.json, CommonOptions.server,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token,
         ],
         positionals: [
             PositionalSpec("FILE.blend|ARGV", optional: true, repeated: true, help: "The .blend file; for --type command, the command after --.")
@@ -188,7 +188,7 @@ enum JobCommands {
             .value("task-timeout", "SECONDS", kind: .seconds, help: "Stop a task that runs longer than this (0: no limit)."),
             .value("blocklist-threshold", "N", kind: .integer(1...100), help: "Failed tasks after which a client gets no more of the job."),
             .value("after", "JOB", kind: .integer(1...Int.max), repeatable: true, help: "Wait for these jobs instead (repeatable)."),
-            CommonOptions.json, CommonOptions.server,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token,
         ],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
         examples: ["brender job update 12 --priority 90", "brender job update 12 13 --tags gpu --max-attempts 5"],
@@ -223,7 +223,7 @@ enum JobCommands {
         discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
         options: [
             CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
-            CommonOptions.server,
+            CommonOptions.server, CommonOptions.token,
         ],
         examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
         action: { parsed, context in
@@ -255,7 +255,7 @@ enum JobCommands {
 
     static let show = CommandSpec(
         "show", abstract: "Show one job in full.",
-        options: [CommonOptions.json, CommonOptions.server],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
         action: { parsed, context in
             let id = Int64(parsed.positional("JOB")!)!
@@ -295,7 +295,7 @@ enum JobCommands {
     /// `pause`, `resume`, `cancel`: set the status of the given jobs.
     static func statusCommand(_ name: String, status: JobStatus, abstract: String, verb: String) -> CommandSpec {
         CommandSpec(
-            name, abstract: abstract, options: [CommonOptions.json, CommonOptions.server],
+            name, abstract: abstract, options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
             positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
             action: { parsed, context in
                 let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
@@ -326,7 +326,7 @@ enum JobCommands {
         options: [
             .flag("all", help: "Requeue completed tasks too: render the whole job again."),
             .flag("clear-blocklist", help: "Let the clients blocklisted for the job take its tasks again."), CommonOptions.json,
-            CommonOptions.server,
+            CommonOptions.server, CommonOptions.token,
         ],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
         action: { parsed, context in
@@ -355,7 +355,7 @@ enum JobCommands {
 
     static let delete = CommandSpec(
         "delete", abstract: "Delete jobs that are not running, with their tasks and logs (rendered files stay).",
-        options: [CommonOptions.json, CommonOptions.server],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
         action: { parsed, context in
             let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }

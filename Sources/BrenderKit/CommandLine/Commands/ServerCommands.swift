@@ -26,7 +26,10 @@ enum DaemonCommands {
                 help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
             logLevel,
         ],
-        examples: ["brender server", "brender server --listen 127.0.0.1:9999 --data /var/lib/brender"],
+        subcommands: [token],
+        examples: [
+            "brender server", "brender server --listen 127.0.0.1:9999 --data /var/lib/brender", "brender server token show admin",
+        ],
         action: { parsed, context in
             let address = HostPort(parsed.string("listen")!)!
             var options = ServerOptions(host: address.host, port: address.port, dataDirectory: parsed.string("data")!)
@@ -71,6 +74,10 @@ enum DaemonCommands {
             "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
         options: [
             CommonOptions.server,
+            .value("join-token", "TOKEN", environment: "BRENDER_JOIN_TOKEN", help: "The server's join token, to register."),
+            .value(
+                "join-token-file", "FILE", environment: "BRENDER_JOIN_TOKEN_FILE",
+                help: "A file holding the join token (default: DATA/tokens/join.token when readable, DATA being $BRENDER_DATA or ./brender-data)."),
             .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
             .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
@@ -106,6 +113,7 @@ enum DaemonCommands {
                     silenceTimeout: max(0.1, parsed.seconds("silence-timeout")!), nameGiven: nameGiven,
                     stateDirectory: parsed.string("state-dir").map { URL(fileURLWithPath: $0) })
                 options.ffmpeg = parsed.string("ffmpeg")!
+                options.joinToken = try joinToken(parsed)
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
@@ -125,6 +133,62 @@ enum DaemonCommands {
             }
             if let failure { throw CommandFailure(failure) }
             await agent.signOff()
+            return 0
+        })
+
+    /// `--join-token`, else the file of `--join-token-file`, else a local data directory's.
+    static func joinToken(_ parsed: ParsedCommand) throws -> String? {
+        if let token = parsed.string("join-token") { return token }
+        if let file = parsed.string("join-token-file") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                case let token = text.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+            else { throw CommandFailure("cannot read the join token from \(file); check the path and that this user may read it") }
+            return token
+        }
+        let data = ProcessInfo.processInfo.environment["BRENDER_DATA"] ?? "./brender-data"
+        return ServerTokens.read(.join, in: ServerTokens.directory(of: URL(fileURLWithPath: data)))
+    }
+
+    /// `brender server token show|rotate [admin|join]`.
+    static let token = CommandSpec(
+        "token", abstract: "Print or replace the server's tokens.",
+        discussion:
+            "The admin token opens the API and the logs; the join token lets a worker register. Both live in DATA/tokens/ (mode 0600), made on the server's first start. A rotated token takes effect at once on a running server; workers that registered keep their own credential.",
+        subcommands: [tokenShow, tokenRotate])
+
+    static let tokenKind = PositionalSpec(
+        "KIND", kind: .choice(ServerTokens.Kind.allCases.map(\.rawValue)), optional: true, help: "admin or join (default: both).")
+
+    static let dataOption = OptionSpec.value(
+        "data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "The server's data directory.")
+
+    static let tokenShow = CommandSpec(
+        "show", abstract: "Print the tokens.", options: [dataOption], positionals: [tokenKind],
+        examples: ["brender server token show admin", "BRENDER_TOKEN=$(brender server token show admin) brender job list"],
+        action: { parsed, context in
+            let directory = ServerTokens.directory(of: URL(fileURLWithPath: parsed.string("data")!))
+            let kinds = parsed.positional("KIND").flatMap(ServerTokens.Kind.init(rawValue:)).map { [$0] } ?? ServerTokens.Kind.allCases
+            for kind in kinds {
+                guard let token = ServerTokens.read(kind, in: directory) else {
+                    throw CommandFailure(
+                        "cannot read \(directory.path)/\(kind.rawValue).token; start the server once to make it, or run this as the user it runs as")
+                }
+                context.print(kinds.count == 1 ? token : "\(kind.rawValue) \(token)")
+            }
+            return 0
+        })
+
+    static let tokenRotate = CommandSpec(
+        "rotate", abstract: "Replace a token with a new random one and print it.", options: [dataOption],
+        positionals: [PositionalSpec("KIND", kind: .choice(ServerTokens.Kind.allCases.map(\.rawValue)), help: "admin or join.")],
+        examples: ["brender server token rotate join"],
+        action: { parsed, context in
+            let kind = ServerTokens.Kind(rawValue: parsed.positional("KIND")!)!
+            do {
+                context.print(try ServerTokens.rotate(kind, dataDirectory: URL(fileURLWithPath: parsed.string("data")!)))
+            } catch {
+                throw CommandFailure("\(error)")
+            }
             return 0
         })
 
