@@ -22,7 +22,7 @@ public final class ServerTokens: Sendable {
     public let directory: URL
     private struct Cached {
         var token: String
-        var modified: timespec
+        var modified: Double
         var checkedAt: Double
     }
     private let cache = Mutex<[Kind: Cached]>([:])
@@ -47,9 +47,8 @@ public final class ServerTokens: Sendable {
         let now = Timestamp.now
         if let cached = cache.withLock({ $0[kind] }), now - cached.checkedAt < 1 { return cached.token }
         let path = Self.path(kind, in: directory)
-        var info = stat()
-        let modified = stat(path, &info) == 0 ? info.st_mtim : timespec()
-        if var cached = cache.withLock({ $0[kind] }), cached.modified.tv_sec == modified.tv_sec, cached.modified.tv_nsec == modified.tv_nsec {
+        let modified = ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        if var cached = cache.withLock({ $0[kind] }), cached.modified == modified {
             cached.checkedAt = now
             cache.withLock { $0[kind] = cached }
             return cached.token
