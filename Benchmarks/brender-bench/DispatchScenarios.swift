@@ -32,7 +32,8 @@ enum DispatchScenarios {
     static func register(_ connection: inout HTTP1Connection, name: String) async throws -> WorkerProtocol.Sender {
         let key = WorkerProtocol.WorkerKey.generate()
         let registration = WorkerProtocol.Registration(
-            name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current, key: key)
+            name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current, key: key,
+            capabilities: ["commands"])
         let clientID = try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self).clientID
         return WorkerProtocol.Sender(clientID: clientID, key: key)
     }

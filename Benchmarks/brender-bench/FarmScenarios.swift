@@ -21,7 +21,7 @@ enum FarmScenarios {
                         for index in stride(from: lane, to: count, by: lanes) {
                             let registration = WorkerProtocol.Registration(
                                 name: "node-\(index)", hostname: "node-\(index)", platform: "linux-x86_64", tags: tags(index),
-                                version: BrenderVersion.current, key: WorkerProtocol.WorkerKey.generate())
+                                version: BrenderVersion.current, key: WorkerProtocol.WorkerKey.generate(), capabilities: ["commands"])
                             _ = try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
                         }
                     }
@@ -207,7 +207,9 @@ enum FarmScenarios {
             let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []
             ids.append(
                 try await farm.register(
-                    .init(name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: "bench-client-key-\(index)")
+                    .init(
+                        name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: "bench-client-key-\(index)",
+                        capabilities: ["commands"])
                 ).clientID)
         }
         var random = SystemRandomNumberGenerator()
@@ -261,7 +263,7 @@ enum FarmScenarios {
             let tags = index % 10 == 0 ? ["gpu"] : index % 10 == 1 ? ["cuda", "gpu"] : []
             let key = "bench-rules-client-key-\(index)"
             var registration = WorkerProtocol.Registration(
-                name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: key)
+                name: "c\(index)", hostname: "c", platform: "linux", tags: tags, version: "bench", key: key, capabilities: ["commands"])
             registration.timeZone = "UTC"
             senders.append(WorkerProtocol.Sender(clientID: try await farm.register(registration).clientID, key: key))
         }

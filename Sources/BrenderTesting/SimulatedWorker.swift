@@ -6,7 +6,7 @@ extension WorkerProtocol.Registration {
     public static func simulated(_ name: String, tags: [String]? = nil, key: String? = nil) -> Self {
         .init(
             name: name, hostname: "sim-host", platform: "linux-x86_64", tags: tags, version: "test",
-            key: key ?? WorkerProtocol.Sender.simulatedKey(name))
+            key: key ?? WorkerProtocol.Sender.simulatedKey(name), capabilities: ["commands"])
     }
 }
 

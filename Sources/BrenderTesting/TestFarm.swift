@@ -78,13 +78,17 @@ public final class TestFarm: @unchecked Sendable {
     }
 
     /// Starts a `brender worker` against this farm, with a state directory of the farm's own and
-    /// the farm's join token (unless the arguments give their own).
+    /// the farm's join token (unless the arguments give their own); it runs command jobs unless
+    /// `allowCommands` is false.
     @discardableResult
-    public func startWorker(name: String, _ extraArguments: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
+    public func startWorker(
+        name: String, _ extraArguments: [String] = [], environment: [String: String] = [:], allowCommands: Bool = true
+    ) throws -> ChildProcess {
         let state = extraArguments.contains("--state-dir") ? [] : ["--state-dir", stateDirectory(of: name).path]
         let join = extraArguments.contains { $0.hasPrefix("--join-token") } ? [] : ["--join-token-file", joinTokenFile]
+        let commands = allowCommands ? ["--allow-commands"] : []
         let worker = try ChildProcess(
-            binary, ["worker", "--server", serverURL, "--name", name] + state + join + extraArguments, environment: environment,
+            binary, ["worker", "--server", serverURL, "--name", name] + state + join + commands + extraArguments, environment: environment,
             logDirectory: directory, name: nextLogName("worker-\(name)"))
         workers.append(worker)
         return worker

@@ -68,13 +68,15 @@ public enum WorkerProtocol {
         public var nameGiven: Bool
         /// The worker's time zone identifier, for its client's working hours.
         public var timeZone: String = ""
-        /// What the worker can do besides rendering (`ffmpeg`).
+        /// What the worker can do besides rendering Blender jobs: `ffmpeg` (video tasks),
+        /// `commands` (command jobs, only when started with `--allow-commands`).
         public var capabilities: [String] = []
 
         public init(
             name: String, hostname: String, platform: String, tags: [String]?, version: String, key: String, pid: Int32 = 0,
-            nameGiven: Bool = true
+            nameGiven: Bool = true, capabilities: [String] = []
         ) {
+            self.capabilities = capabilities
             self.name = name
             self.hostname = hostname
             self.platform = platform

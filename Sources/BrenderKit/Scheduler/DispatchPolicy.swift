@@ -20,10 +20,16 @@ enum DispatchPolicy {
         return schedule.contains(time, timeZone: zone)
     }
 
-    /// Whether the client may take the job's tasks at all: it has the job's tags and the job's
-    /// blocklist does not hold it.
+    /// Whether the client may take the job's tasks at all: it has the job's tags, the job's
+    /// blocklist does not hold it, and for a command job its worker allows commands.
     static func canRun(_ runtime: JobRuntime, on client: Client) -> Bool {
         runtime.job.tags.allSatisfy(client.tags.contains) && !runtime.blocklist.isBlocked(client.id, threshold: runtime.job.blocklistThreshold)
+            && (runtime.job.kind != .command || runsCommands(client))
+    }
+
+    /// Whether the client's worker runs command jobs (started with `--allow-commands`).
+    static func runsCommands(_ client: Client) -> Bool {
+        client.capabilities.contains("commands")
     }
 
     /// Whether the client can run a video task (its worker found ffmpeg).
@@ -54,7 +60,11 @@ enum DispatchPolicy {
     static func whyNoClientCanRun(_ runtime: JobRuntime, clients: some Collection<Client>) -> String? {
         guard !clients.isEmpty else { return nil }
         let job = runtime.job
-        let tagged = clients.filter { client in job.tags.allSatisfy(client.tags.contains) }
+        if job.kind == .command && !clients.contains(where: runsCommands) {
+            return
+                "no client runs command jobs: a worker runs them only when started with --allow-commands (command jobs run any program on the node)"
+        }
+        let tagged = clients.filter { client in job.tags.allSatisfy(client.tags.contains) && (job.kind != .command || runsCommands(client)) }
         if tagged.isEmpty {
             return
                 "no client has the tags \(job.tags.joined(separator: ",")) (see 'brender client list'; tag one with 'brender client update --set tags=...')"

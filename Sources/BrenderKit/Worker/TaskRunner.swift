@@ -21,6 +21,8 @@ struct TaskRunner: Sendable {
     var groups: WorkerStateDirectory? = nil
     /// ffmpeg for video tasks (nil: not found on this node).
     var video: VideoEncoder? = nil
+    /// Whether command jobs may run here (`--allow-commands`).
+    var allowCommands: Bool = false
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -39,7 +41,12 @@ struct TaskRunner: Sendable {
             encoder.groups = groups
             outcome = await encoder.run(assignment, reporter: reporter, stop: stop, scratch: scratch)
         case (.render, .blender): outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
-        case (.render, .command): outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case (.render, .command):
+            // The server gives command tasks only to workers that allow them; this is the node's own word.
+            guard allowCommands else {
+                return TaskOutcome(state: .failed, error: "this worker does not run command jobs; start it with --allow-commands to let it")
+            }
+            outcome = await runCommand(assignment, reporter: reporter, stop: stop, scratch: scratch)
         }
         if await reporter.stoppedAsHung {
             // A hung process is this attempt's failure: retried elsewhere like any other.

@@ -23,6 +23,8 @@ public struct WorkerOptions: Sendable {
     public var ffmpeg: String = "ffmpeg"
     /// The server's join token, sent to register.
     public var joinToken: String?
+    /// Whether this node runs command jobs (arbitrary programs); off unless asked for.
+    public var allowCommands: Bool = false
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
@@ -176,7 +178,8 @@ public actor WorkerAgent {
         let reporter = TaskReporter(
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
         let runner = TaskRunner(
-            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder)
+            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
+            allowCommands: options.allowCommands)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
@@ -225,7 +228,7 @@ public actor WorkerAgent {
             name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
             version: BrenderVersion.current, key: state.key, pid: getpid(), nameGiven: options.nameGiven)
         registration.timeZone = TimeZone.current.identifier
-        registration.capabilities = videoEncoder == nil ? [] : ["ffmpeg"]
+        registration.capabilities = (videoEncoder == nil ? [] : ["ffmpeg"]) + (options.allowCommands ? ["commands"] : [])
         let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval

@@ -19,7 +19,7 @@ import Testing
     {
         var registration = WorkerProtocol.Registration.simulated(name, tags: tags)
         registration.platform = platform
-        registration.capabilities = capabilities
+        registration.capabilities = capabilities + ["commands"]
         registration.timeZone = "Europe/Amsterdam"
         return try await farm.register(registration).clientID
     }

@@ -129,9 +129,9 @@ import Testing
         return client
     }
 
-    func runtime(tags: [String] = [], video: Bool = false, blocklist: Blocklist = Blocklist()) -> JobRuntime {
+    func runtime(tags: [String] = [], video: Bool = false, blocklist: Blocklist = Blocklist(), kind: Job.Kind = .blender) -> JobRuntime {
         let job = Job(
-            id: 1, name: "j", kind: .blender, status: .queued, priority: 50, file: "/f", frames: "1", chunkSize: 1, output: "/o/#",
+            id: 1, name: "j", kind: kind, status: .queued, priority: 50, file: "/f", frames: "1", chunkSize: 1, output: "/o/#",
             format: "PNG", scene: nil, argv: [], tags: tags, maxAttempts: 3, createdAt: 0)
         var tasks = [RenderTask(id: 1, jobID: 1, chunk: FrameChunk(start: 1, end: 1))]
         if video { tasks.append(RenderTask(id: 2, jobID: 1, chunk: FrameChunk(start: 1, end: 1), role: .video)) }
@@ -154,6 +154,16 @@ import Testing
         let why = try #require(DispatchPolicy.whyNoClientCanRun(runtime(blocklist: list), clients: [client(1)]))
         #expect(why.contains("blocklisted (c1)") && why.contains("--clear-blocklist"))
         #expect(DispatchPolicy.whyNoClientCanRun(runtime(blocklist: list), clients: [client(1), client(2)]) == nil)
+    }
+
+    @Test func commandJobsGoOnlyToWorkersThatAllowThem() throws {
+        let commands = runtime(kind: .command)
+        #expect(!DispatchPolicy.canRun(commands, on: client(1)))
+        #expect(DispatchPolicy.canRun(commands, on: client(2, capabilities: ["commands"])))
+        #expect(DispatchPolicy.canRun(runtime(), on: client(1)), "Blender jobs need no permission")
+        let why = try #require(DispatchPolicy.whyNoClientCanRun(commands, clients: [client(1), client(3, tags: ["gpu"])]))
+        #expect(why.contains("--allow-commands"))
+        #expect(DispatchPolicy.whyNoClientCanRun(commands, clients: [client(1), client(2, capabilities: ["commands"])]) == nil)
     }
 
     @Test func aVideoNeedsAClientWithFFmpeg() throws {

@@ -130,7 +130,7 @@ import Testing
             farm.binary,
             [
                 "worker", "--server", url, "--name", "disk", "--state-dir", farm.directory.appendingPathComponent("ws").path, "--join-token-file",
-                tokens.appendingPathComponent("join.token").path,
+                tokens.appendingPathComponent("join.token").path, "--allow-commands",
             ],
             logDirectory: farm.directory, name: "small-worker")
         defer { if !worker.hasExited { worker.send(SIGKILL) } }
@@ -229,7 +229,7 @@ import Testing
                     farm.binary,
                     [
                         "worker", "--server", farm.serverURL, "--name", name, "--state-dir", farm.stateDirectory(of: name).path,
-                        "--join-token-file", farm.joinTokenFile,
+                        "--join-token-file", farm.joinTokenFile, "--allow-commands",
                     ],
                     logDirectory: farm.directory, name: "worker-\(name)"))
         }

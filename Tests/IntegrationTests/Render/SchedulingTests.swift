@@ -34,6 +34,23 @@ import Testing
         #expect(refused.stderr.contains("no client can run this job: no client has the tags cuda"))
     }
 
+    @Test func commandJobsRunOnlyOnWorkersStartedWithAllowCommands() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let lent = try farm.startWorker(name: "lent-workstation", allowCommands: false)
+        _ = try await onlineIDs(farm, count: 1)
+        let refused = try farm.run(["job", "submit", "--type", "command", "--frames", "1", "--", "true"])
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.contains("no client runs command jobs: a worker runs them only when started with --allow-commands"), "\(refused.stderr)")
+        try farm.startWorker(name: "farm-node")
+        let ids = try await onlineIDs(farm, count: 2)
+        let result = try farm.run(["job", "submit", "--type", "command", "--frames", "1-6", "--wait", "--", "sh", "-c", "sleep 0.05"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try await farm.tasks(of: 1).allSatisfy { $0["client"] == .int(ids["farm-node"]!) })
+        #expect(!lent.hasExited)
+    }
+
     @Test func aJobAfterAnotherStartsOnlyOnceItCompletesAndNeverAfterAFailure() async throws {
         let farm = try TestFarm()
         try farm.startServer()

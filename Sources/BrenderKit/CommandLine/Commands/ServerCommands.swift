@@ -81,6 +81,11 @@ enum DaemonCommands {
             .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
             .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
+            .flag(
+                "allow-commands",
+                help:
+                    "Run command jobs too: they run any program on this node, so they are off unless asked for (a lent workstation renders Blender jobs only)."
+            ),
             .value(
                 "ffmpeg", "PATH", environment: "BRENDER_FFMPEG", default: "ffmpeg",
                 help: "ffmpeg for video tasks (ffprobe is looked for beside it); without it the worker takes no video tasks."),
@@ -114,6 +119,7 @@ enum DaemonCommands {
                     stateDirectory: parsed.string("state-dir").map { URL(fileURLWithPath: $0) })
                 options.ffmpeg = parsed.string("ffmpeg")!
                 options.joinToken = try joinToken(parsed)
+                options.allowCommands = parsed.flag("allow-commands")
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
