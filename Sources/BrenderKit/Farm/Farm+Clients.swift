@@ -73,10 +73,7 @@ extension Farm {
                 clientIDsByName[before.name] = nil
                 clientIDsByName[client.name] = client.id
             }
-            var updated = client
-            updated.currentTask = before.currentTask
-            updated.activity = before.activity
-            clients[client.id] = updated
+            clients[client.id] = client
             logger.info(
                 "client updated",
                 metadata: ["client": "\(client.id)", "name": "\(client.name)", "status": "\(client.status.rawValue)"])

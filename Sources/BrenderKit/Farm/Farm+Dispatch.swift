@@ -10,11 +10,7 @@ extension Farm {
     /// Asking means the worker runs nothing; a task the server still counts as running on it was
     /// lost on the way (an answer that never arrived) and goes back to the queue.
     public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
-        do {
-            return try await requestWork(sender, wait: wait)
-        } catch {
-            throw error.apiError
-        }
+        try await answering { () async throws(FarmError) in try await requestWork(sender, wait: wait) }
     }
 
     func requestWork(_ sender: WorkerProtocol.Sender, wait: Double) async throws(FarmError) -> WorkerProtocol.Assignment? {
@@ -110,11 +106,7 @@ extension Farm {
     /// task that was only put back in the queue (its worker went silent) and given to no one
     /// since is still the worker's: the lease decides, and the work goes on.
     public func updateTask(_ update: WorkerProtocol.TaskUpdate) async throws(APIError) -> WorkerProtocol.TaskUpdateReply {
-        do {
-            return try await report(update)
-        } catch {
-            throw error.apiError
-        }
+        try await answering { () async throws(FarmError) in try await report(update) }
     }
 
     private func report(_ update: WorkerProtocol.TaskUpdate) async throws(FarmError) -> WorkerProtocol.TaskUpdateReply {

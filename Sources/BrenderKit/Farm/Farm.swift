@@ -146,6 +146,15 @@ public actor Farm {
         }
     }
 
+    /// ``answering(_:)`` for an operation that waits.
+    func answering<T>(_ body: () async throws(FarmError) -> T) async throws(APIError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw error.apiError
+        }
+    }
+
     private func route(_ request: APIRequest) throws -> APIResponse {
         switch request.item {
         case Client.schema.item:

@@ -73,9 +73,21 @@ public final class ServerTokens: Sendable {
 
     /// The token in a folder's file, or nil when it is missing, unreadable or empty.
     public static func read(_ kind: Kind, in directory: URL) -> String? {
-        guard let text = try? String(contentsOfFile: path(kind, in: directory), encoding: .utf8) else { return nil }
+        read(file: path(kind, in: directory))
+    }
+
+    /// The token in a file, or nil when it is missing, unreadable or empty.
+    public static func read(file: String) -> String? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
+    }
+
+    /// The token of the local data directory (`$BRENDER_DATA`, else `./brender-data`), when this
+    /// user can read it: what commands and workers on the server machine use without being told.
+    public static func local(_ kind: Kind) -> String? {
+        let data = ProcessInfo.processInfo.environment["BRENDER_DATA"] ?? "./brender-data"
+        return read(kind, in: directory(of: URL(fileURLWithPath: data)))
     }
 
     /// Writes a token file atomically, readable by its owner only.

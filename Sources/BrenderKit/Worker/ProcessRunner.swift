@@ -82,6 +82,15 @@ public enum ProcessRunner {
         }
     }
 
+    /// Runs a short command (a probe, a check) and returns how it ended with its output lines.
+    static func capture(_ executable: String, arguments: [String], stop: StopSignal, groups: WorkerStateDirectory? = nil) async throws
+        -> (exit: ProcessExit, lines: [String])
+    {
+        let output = CapturedLines()
+        let exit = try await run(executable, arguments: arguments, stop: stop, groups: groups) { await output.add($0) }
+        return (exit, await output.lines)
+    }
+
     /// The path `executable` runs: itself when it names a path, else the first match in `PATH`;
     /// nil when it is not an executable file.
     static func resolve(_ executable: String) -> String? {
@@ -93,6 +102,12 @@ public enum ProcessRunner {
         }
         return nil
     }
+}
+
+/// The output lines of a captured command.
+private actor CapturedLines {
+    private(set) var lines: [String] = []
+    func add(_ line: String) { lines.append(line) }
 }
 
 /// Why a child process could not start.

@@ -100,20 +100,12 @@ struct VideoEncoder: Sendable {
     }
 
     private func countFrames(_ path: String, stop: StopSignal) async -> Int? {
-        let output = LineCollector()
-        let exit = try? await ProcessRunner.run(
+        let probe = try? await ProcessRunner.capture(
             ffprobe,
             arguments: [
                 "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path,
-            ], stop: stop, groups: groups
-        ) { line in await output.add(line) }
-        guard exit == .exited(0) else { return nil }
-        return await output.lines.lazy.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first
+            ], stop: stop, groups: groups)
+        guard let probe, probe.exit == .exited(0) else { return nil }
+        return probe.lines.lazy.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first
     }
-}
-
-/// Lines of a short command's output.
-private actor LineCollector {
-    private(set) var lines: [String] = []
-    func add(_ line: String) { lines.append(line) }
 }

@@ -46,9 +46,7 @@ enum CommonOptions {
     /// `--token` or `BRENDER_TOKEN`; else the token file of a local data directory this user can
     /// read, so the admin on the server machine needs no setup.
     static func token(_ parsed: ParsedCommand) -> String? {
-        if let given = parsed.string("token") { return given }
-        let data = ProcessInfo.processInfo.environment["BRENDER_DATA"] ?? "./brender-data"
-        return ServerTokens.read(.admin, in: ServerTokens.directory(of: URL(fileURLWithPath: data)))
+        parsed.string("token") ?? ServerTokens.local(.admin)
     }
 
     /// Turns `--filter` (or `--set`) `KEY=VALUE` pairs into API JSON, typed by the item's schema.

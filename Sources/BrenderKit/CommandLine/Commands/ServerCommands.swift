@@ -146,13 +146,12 @@ enum DaemonCommands {
     static func joinToken(_ parsed: ParsedCommand) throws -> String? {
         if let token = parsed.string("join-token") { return token }
         if let file = parsed.string("join-token-file") {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                case let token = text.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
-            else { throw CommandFailure("cannot read the join token from \(file); check the path and that this user may read it") }
+            guard let token = ServerTokens.read(file: file) else {
+                throw CommandFailure("cannot read the join token from \(file); check the path and that this user may read it")
+            }
             return token
         }
-        let data = ProcessInfo.processInfo.environment["BRENDER_DATA"] ?? "./brender-data"
-        return ServerTokens.read(.join, in: ServerTokens.directory(of: URL(fileURLWithPath: data)))
+        return ServerTokens.local(.join)
     }
 
     /// `brender server token show|rotate [admin|join]`.
