@@ -45,27 +45,17 @@ public struct SceneProbe: Sendable, Equatable {
         var arguments = ["-b", "-noaudio", "--factory-startup", file]
         if let scene { arguments += ["-S", scene] }
         arguments += ["--python-expr", script]
-        let found = Found()
-        let stop = StopSignal()
-        let exit: ProcessExit
+        let run: (exit: ProcessExit, lines: [String])
         do {
-            exit = try await ProcessRunner.run(blender, arguments: arguments, stop: stop) { line in
-                if let probe = parse(line) { await found.set(probe) }
-            }
+            run = try await ProcessRunner.capture(blender, arguments: arguments, stop: StopSignal())
         } catch {
+            throw CommandFailure("Blender ('\(blender)') could not be run here to read the scene: \(error)")
+        }
+        guard let probe = run.lines.lazy.compactMap(parse).first else {
             throw CommandFailure(
-                "no --frames given, and Blender ('\(blender)') could not be run here to read the scene's frame range: \(error); give --frames, or --blender PATH"
+                "Blender could not read \(file) (it ended with \(run.exit)); check that it is a .blend file Blender opens"
             )
         }
-        guard let probe = await found.value else {
-            throw CommandFailure(
-                "Blender could not read \(file) (it ended with \(exit)); check that it is a .blend file Blender opens, or give --frames and --format")
-        }
         return probe
-    }
-
-    private actor Found {
-        var value: SceneProbe?
-        func set(_ probe: SceneProbe) { value = value ?? probe }
     }
 }

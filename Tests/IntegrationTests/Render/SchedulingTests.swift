@@ -152,6 +152,25 @@ import Testing
         #expect(try await farm.log(task: videoTask["id"]!.intValue!).contains("verified with ffprobe"))
     }
 
+    @Test func withoutFramesTheScenesOwnRangeAndFormatAreRenderedAndSaidWhereTheyCameFrom() async throws {
+        let farm = try TestFarm()
+        let scene = try farm.makeScene("own-range.blend", frames: 3, samples: 1)
+        try farm.startServer()
+        try farm.startWorker(name: "w")
+        let result = try farm.run(["job", "submit", scene, "--wait"], timeout: 300)
+        #expect(result.status == 0, "\(result.stderr)")
+        let job = try #require(try await farm.job(1))
+        #expect(job["frames"] == "1-3" && job["format"] == "PNG" && job["frames_done"] == 3)
+        #expect(job["settings_from"]?.stringValue?.hasPrefix("scene 'Scene' (frames 1-3, format PNG, read by Blender") == true, "\(job)")
+        // With frames given and no Blender here to read the format, PNG is used and so noted.
+        let fallback = try farm.run(["job", "submit", scene, "--frames", "1", "--blender", "/nonexistent/blender"])
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(try await farm.job(2)?["settings_from"] == "submitted; format PNG (Blender could not read the scene here)")
+        // With neither, the submission says what to do.
+        let refused = try farm.run(["job", "submit", scene, "--blender", "/nonexistent/blender"])
+        #expect(refused.status == 1 && refused.stderr.contains("give --frames, or --blender PATH"), "\(refused.stderr)")
+    }
+
     @Test func aVideoWithAMissingFrameFailsNamingIt() async throws {
         let farm = try TestFarm()
         let scene = try farm.makeScene("gap.blend", frames: 3, samples: 1)

@@ -130,11 +130,14 @@ enum JobCommands {
                 let probe: SceneProbe
                 do {
                     probe = try await SceneProbe.read(file: file, scene: parsed.string("scene"), blender: parsed.string("blender")!)
-                } catch let error as CommandFailure where frames != nil {
+                } catch let error as CommandFailure {
+                    guard frames != nil else {
+                        throw CommandFailure("no --frames given, and \(error.message); give --frames, or --blender PATH")
+                    }
                     // Only the format was to come from the scene: PNG will do, and the workers'
                     // Blender has its own say about the file.
                     values["format"] = "PNG"
-                    values["settings_from"] = .string("submitted; format PNG (the scene could not be read here: \(error.message))")
+                    values["settings_from"] = "submitted; format PNG (Blender could not read the scene here)"
                     return values.merging(common(parsed)) { $1 }
                 }
                 var taken: [String] = []
