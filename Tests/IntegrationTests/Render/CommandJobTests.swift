@@ -73,6 +73,11 @@ import Testing
         let submitted = try farm.run(["job", "submit", "--type", "command", "--frames", "1-4", "--name", "later", "--", "true"])
         #expect(submitted.stdout == "1\n")
         #expect(try farm.run(["job", "pause", "1"]).stdout == "job 1 paused (now paused)\n")
+        let updated = try farm.run(["job", "update", "1", "--priority", "90", "--max-attempts", "5"])
+        #expect(updated.stdout == "1 job changed (1 matched); it takes effect at the next dispatch\n", "\(updated.stderr)")
+        #expect(try await farm.job(1)?["priority"] == 90)
+        #expect(try farm.run(["job", "update", "1"]).status == 2, "nothing to change is a usage error")
+        _ = try farm.run(["job", "update", "1", "--priority", "50"])
         let list = try farm.run(["job", "list"])
         #expect(list.stdout.contains("1   later  paused  50        0/4     0%    0 running, 4 queued"))
         try farm.startWorker(name: "w")
@@ -103,5 +108,19 @@ import Testing
         let missing = try farm.run(["job", "submit", "/no/such.blend", "--frames", "1"])
         #expect(missing.status == 1)
         #expect(missing.stderr == "brender: error: /no/such.blend does not exist; give the path of a .blend file that the workers can read\n")
+    }
+
+    @Test func pathMapsAreSetListedAndDeletedFromTheCommandLine() throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let set = try farm.run(["pathmap", "set", "projects", "--linux", "/mnt/projects", "--windows", "P:\\"])
+        #expect(set.stdout == "path map projects created\n", "\(set.stderr)")
+        #expect(try farm.run(["pathmap", "set", "projects", "--darwin", "/Volumes/projects"]).stdout == "path map projects changed\n")
+        let list = try farm.run(["pathmap", "list"]).stdout
+        #expect(list.contains("projects") && list.contains("/mnt/projects") && list.contains("/Volumes/projects") && list.contains("P:\\"))
+        let bad = try farm.run(["pathmap", "set", "other", "--linux", "relative", "--windows", "Q:\\"])
+        #expect(bad.status == 1 && bad.stderr.contains("is not an absolute linux path"))
+        #expect(try farm.run(["pathmap", "delete", "projects"]).stdout == "path map projects deleted\n")
+        #expect(try farm.run(["pathmap", "delete", "projects"]).status == 1)
     }
 }
