@@ -13,6 +13,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidValue = "invalid_value"
         case missingField = "missing_field"
         case unauthorized = "unauthorized"
+        case forbidden = "forbidden"
         case notFound = "not_found"
         case conflict = "conflict"
         case payloadTooLarge = "payload_too_large"
@@ -26,6 +27,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
             switch self {
             case .invalidJSON, .invalidRequest, .unknownItem, .unknownAction, .unknownField, .invalidValue, .missingField: 400
             case .unauthorized: 401
+            case .forbidden: 403
             case .notFound: 404
             case .methodNotAllowed: 405
             case .conflict: 409

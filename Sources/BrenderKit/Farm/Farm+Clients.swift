@@ -123,8 +123,13 @@ extension Farm {
         if !matches.isEmpty && matches.count < clients.count {
             try refuseStrandingJobs(withClients: [], removing: Set(matches.map(\.id)))
         }
+        let time = now()
         try writeThrough {
-            for client in matches { try store.deleteClient(id: client.id) }
+            for client in matches {
+                try store.deleteClient(id: client.id)
+                // Its worker's credential dies with it: that worker cannot register again with it.
+                if !client.key.isEmpty { try store.revokeWorkerKey(client.key, clientID: client.id, name: client.name, at: time) }
+            }
         }
         for client in matches {
             try? releaseLostTask(of: client.id, reason: "its client \(client.name) was deleted")

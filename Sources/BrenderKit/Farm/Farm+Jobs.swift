@@ -15,7 +15,7 @@ extension Farm {
         return (runtime, index)
     }
 
-    func handleJobRequest(_ request: APIRequest) throws -> APIResponse {
+    func handleJobRequest(_ request: APIRequest, by principal: Principal) throws -> APIResponse {
         let schema = Job.schema
         try schema.checkAction(request.action)
         let context = itemContext
@@ -24,7 +24,13 @@ extension Farm {
             if !request.filters.isEmpty {
                 throw APIError(.invalidRequest, "create takes 'values', not 'filters'", field: "filters")
             }
-            let runtime = try createJob(JobSubmission(values: request.values))
+            let submission = try JobSubmission(values: request.values)
+            if submission.kind == .command && principal.role != .admin {
+                throw FarmError.forbidden(
+                    "command jobs run any program on the workers that allow them (--allow-commands), so only the admin token may submit them; the token \(principal.name) may submit Blender jobs",
+                    field: "values.type")
+            }
+            let runtime = try createJob(submission, submittedBy: principal.name)
             return APIResponse(items: [JobItem(runtime: runtime, context: context).json])
         case "read":
             let matches = matchingJobs(try schema.filterSet(request.filters), context)
@@ -32,13 +38,27 @@ extension Farm {
         case "update":
             let filters = try schema.filterSet(request.filters)
             try requireFiltersOrAll(filters, request)
-            let changed = try updateJobs(matchingJobs(filters, context), values: schema.updateValues(request.values))
+            let matches = try owned(matchingJobs(filters, context), by: principal, askedFor: filters.accepted("id"))
+            let changed = try updateJobs(matches, values: schema.updateValues(request.values))
             return APIResponse(items: changed.changed.map { JobItem(runtime: $0, context: itemContext).json }, total: changed.matched)
         default:
             let filters = try schema.filterSet(request.filters)
             try requireFiltersOrAll(filters, request)
-            return try deleteJobs(matchingJobs(filters, context), context)
+            return try deleteJobs(owned(matchingJobs(filters, context), by: principal, askedFor: filters.accepted("id")), context)
         }
+    }
+
+    /// The jobs a principal may change among those a request matched. A submit token reaches its
+    /// own jobs only: another's job asked for by id refuses the whole request (nothing is
+    /// changed); matched by other filters, others' jobs are left out.
+    func owned(_ matches: [JobRuntime], by principal: Principal, askedFor ids: [JSONValue]?) throws(FarmError) -> [JobRuntime] {
+        guard principal.role == .submit else { return matches }
+        if ids != nil, let other = matches.first(where: { $0.job.submittedBy != principal.name }) {
+            let owner = other.job.submittedBy.isEmpty ? "before tokens had names" : "by \(other.job.submittedBy)"
+            throw FarmError.forbidden(
+                "job \(other.job.id) was submitted \(owner); the token \(principal.name) changes only the jobs it submitted", field: "filters.id")
+        }
+        return matches.filter { $0.job.submittedBy == principal.name }
     }
 
     func matchingJobs(_ filters: FilterSet, _ context: ItemContext) -> [JobRuntime] {
@@ -54,7 +74,7 @@ extension Farm {
     ///
     /// Refused, with nothing stored, when a job it waits for does not exist, failed or was
     /// canceled, or when no client of the farm could run it.
-    func createJob(_ submission: JobSubmission) throws(FarmError) -> JobRuntime {
+    func createJob(_ submission: JobSubmission, submittedBy: String = Principal.admin.name) throws(FarmError) -> JobRuntime {
         try requireStorage(for: "a new job")
         let dependencies = Dependencies.state(of: submission.after) { jobs[$0]?.job.status }
         if case .broken(let why) = dependencies {
@@ -77,6 +97,7 @@ extension Farm {
         job.blocklistThreshold = submission.blocklistThreshold
         job.video = submission.video
         job.settingsSource = submission.settingsSource
+        job.submittedBy = submittedBy
         if case .pending = dependencies {
             // A new job that waits starts out `waiting`, as the lifecycle says.
             job = try JobLifecycle.apply(.dependenciesChanged(dependencies), to: job, at: time).job
@@ -122,7 +143,7 @@ extension Farm {
             "job submitted",
             metadata: [
                 "job": "\(jobID)", "name": "\(job.name)", "frames": "\(runtime.framesTotal)", "tasks": "\(tasks.count)",
-                "status": "\(job.status.rawValue)",
+                "status": "\(job.status.rawValue)", "by": "\(submittedBy)",
             ])
         dispatchToWaiters()
         return runtime
@@ -255,7 +276,7 @@ extension Farm {
 
     // MARK: Tasks
 
-    func handleTaskRequest(_ request: APIRequest) throws -> APIResponse {
+    func handleTaskRequest(_ request: APIRequest, by principal: Principal) throws -> APIResponse {
         let schema = RenderTask.schema
         try schema.checkAction(request.action)
         let filters = try schema.filterSet(request.filters)
@@ -270,7 +291,13 @@ extension Farm {
             guard values["status"] == "queued", values.count == 1 else {
                 throw FarmError.invalid("tasks can only be requeued: set {\"status\": \"queued\"}", field: "values")
             }
-            return try requeue(matchingTasks(filters, context).map(\.task))
+            let matches = matchingTasks(filters, context)
+            let ownJobs = Set(
+                try owned(
+                    Array(Set(matches.map(\.task.jobID))).compactMap { jobs[$0] }, by: principal,
+                    askedFor: filters.accepted("id") ?? filters.accepted("job")
+                ).map(\.job.id))
+            return try requeue(matches.filter { ownJobs.contains($0.task.jobID) }.map(\.task))
         }
     }
 

@@ -25,6 +25,11 @@ extension Farm {
         if let id = clientIDsByKey[registration.key], clients[id] != nil {
             return try reattach(id, registration, tags: tags, takeover: false)
         }
+        if let revoked = try writeThrough({ try store.revocation(ofWorkerKey: registration.key) }) {
+            throw FarmError.forbidden(
+                "this worker's credential was revoked when its client \(revoked.clientID) (\(revoked.name)) was deleted at \(Timestamp.format(revoked.revokedAt)); to let this machine join again, delete worker.key in its state directory and start it with the join token",
+                field: "key")
+        }
         var name = registration.name
         if let id = clientIDsByName[name], let holder = clients[id] {
             if holder.connection == .offline || holder.key.isEmpty {

@@ -125,9 +125,14 @@ public actor Farm {
 
     /// Answers one API request. The one place where what the farm refuses (``FarmError``) and
     /// what the API contract refuses (``APIError``, from an item's schema) become one answer.
-    public func handle(_ request: APIRequest) throws(APIError) -> APIResponse {
+    /// - Parameter principal: who asks: the role limits what may be done (``AccessPolicy``; a
+    ///   submit token changes its own jobs only), and every change is logged under its name.
+    public func handle(_ request: APIRequest, by principal: Principal = .admin) throws(APIError) -> APIResponse {
         do {
-            return try route(request)
+            try AccessPolicy.check(request, by: principal)
+            let response = try route(request, by: principal)
+            if request.action != "read" { audit(request, by: principal, touched: response.items.count) }
+            return response
         } catch let error as APIError {
             throw error
         } catch let error as FarmError {
@@ -155,14 +160,25 @@ public actor Farm {
         }
     }
 
-    private func route(_ request: APIRequest) throws -> APIResponse {
+    /// One line in the server's log for every change made through the API: who, what, to what.
+    private func audit(_ request: APIRequest, by principal: Principal, touched: Int) {
+        var metadata: Logger.Metadata = [
+            "token": "\(principal.name)", "item": "\(request.item)", "action": "\(request.action)", "touched": "\(touched)",
+        ]
+        if !request.filters.isEmpty { metadata["filters"] = "\(JSONValue.object(request.filters).serialized().prefix(256))" }
+        if request.all { metadata["all"] = "true" }
+        if request.action == "update" { metadata["values"] = "\(JSONValue.object(request.values).serialized().prefix(256))" }
+        logger.notice("api change", metadata: metadata)
+    }
+
+    private func route(_ request: APIRequest, by principal: Principal) throws -> APIResponse {
         switch request.item {
         case Client.schema.item:
             return try handleClientRequest(request)
         case Job.schema.item:
-            return try handleJobRequest(request)
+            return try handleJobRequest(request, by: principal)
         case RenderTask.schema.item:
-            return try handleTaskRequest(request)
+            return try handleTaskRequest(request, by: principal)
         case PathMap.schema.item:
             return try handlePathMapRequest(request)
         default:

@@ -9,6 +9,9 @@ public enum FarmError: Error, Equatable, Sendable {
     case conflict(String, field: String?)
     /// A value is wrong whatever the state.
     case invalid(String, field: String?)
+    /// The caller's token does not allow this change (another's job, a command job without the
+    /// admin token, a revoked worker).
+    case forbidden(String, field: String?)
     /// Something the change needs is missing.
     case missing(String, field: String?)
     /// The data directory is full: nothing was changed.
@@ -21,7 +24,9 @@ public enum FarmError: Error, Equatable, Sendable {
 
     public var message: String {
         switch self {
-        case .notFound(let message, _), .conflict(let message, _), .invalid(let message, _), .missing(let message, _): message
+        case .notFound(let message, _), .conflict(let message, _), .invalid(let message, _), .missing(let message, _),
+            .forbidden(let message, _):
+            message
         case .noSpace(let message), .storageFailed(let message): message
         case .request(let error): error.message
         }
@@ -34,6 +39,7 @@ public enum FarmError: Error, Equatable, Sendable {
         case .conflict(let message, let field): APIError(.conflict, message, field: field)
         case .invalid(let message, let field): APIError(.invalidValue, message, field: field)
         case .missing(let message, let field): APIError(.missingField, message, field: field)
+        case .forbidden(let message, let field): APIError(.forbidden, message, field: field)
         case .noSpace(let message): APIError(.insufficientStorage, message)
         case .storageFailed(let message): APIError(.internalError, message)
         case .request(let error): error

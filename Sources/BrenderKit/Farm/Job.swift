@@ -47,6 +47,9 @@ public struct Job: Sendable, Equatable {
     public var video: VideoSpec?
     /// Where the frames and format came from: "submitted", or a note on the scene probe.
     public var settingsSource: String = "submitted"
+    /// The name of the token that submitted it ("admin" for the admin token; empty for jobs
+    /// submitted before tokens had names).
+    public var submittedBy: String = ""
 
     public init(
         id: Int64, name: String, kind: Kind, status: JobStatus, priority: Int, file: String, frames: String, chunkSize: Int,

@@ -17,8 +17,9 @@ struct BrenderRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// The server's HTTP surface: the admin API, the worker protocol and the health check.
 ///
-/// `/api` and the logs need the admin token; registering a worker needs the join token (or the
-/// admin token); the rest of the worker protocol is authenticated by each worker's own key, which
+/// `/api` and the logs need the admin token or a named token (its role limits what `/api` may
+/// change, see ``AccessPolicy``); registering a worker needs the join token (or the admin
+/// token); the rest of the worker protocol is authenticated by each worker's own key, which
 /// only a registered worker has. `/health` is open.
 struct Routes: Sendable {
     let farm: Farm
@@ -26,11 +27,13 @@ struct Routes: Sendable {
     let startedAt: Double
     let gate: AuthGate
 
-    /// A 401 answer unless the request carries a token of `kinds`.
-    private func refusal(_ request: Request, _ context: BrenderRequestContext, unless kinds: [ServerTokens.Kind]) async -> Response? {
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
-        guard await !gate.admits(request.headers[.authorization], as: kinds, from: address) else { return nil }
-        let what = kinds.contains(.join) ? "the worker join token (--join-token or --join-token-file)" : "the admin token (--token or BRENDER_TOKEN)"
+    /// Who sent the request, by its token; nil when the token is missing or wrong.
+    private func principal(_ request: Request, _ context: BrenderRequestContext) async -> Principal? {
+        await gate.principal(request.headers[.authorization], from: context.remoteAddress?.ipAddress ?? "unknown")
+    }
+
+    /// The 401 answer to a request without a right token.
+    private static func unauthorized(needing what: String) -> Response {
         var response = Routes.json(
             APIError(
                 .unauthorized,
@@ -41,13 +44,15 @@ struct Routes: Sendable {
         return response
     }
 
+    static let tokenNeeded = "the admin token or a named token (--token or BRENDER_TOKEN)"
+
     func register(on router: Router<BrenderRequestContext>) {
         router.post("/api") { request, context in
-            if let refused = await refusal(request, context, unless: [.admin]) { return refused }
+            guard let principal = await principal(request, context) else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
             return await respond { () async throws(APIError) -> JSONValue in
                 let body = try await collect(request)
                 let apiRequest = try APIRequest(body: body)
-                return try await farm.handle(apiRequest).json
+                return try await farm.handle(apiRequest, by: principal).json
             }
         }
         for method: HTTPRequest.Method in [.get, .put, .delete, .patch] {
@@ -72,7 +77,9 @@ struct Routes: Sendable {
                 ], status: .ok)
         }
         router.post("/worker/register") { request, context in
-            if let refused = await refusal(request, context, unless: [.join, .admin]) { return refused }
+            guard await gate.admitsWorker(request.headers[.authorization], from: context.remoteAddress?.ipAddress ?? "unknown") else {
+                return Routes.unauthorized(needing: "the worker join token (--join-token or --join-token-file)")
+            }
             return await respond { () async throws(APIError) -> JSONValue in
                 let registration = try await decode(WorkerProtocol.Registration.self, from: request)
                 return try await farm.register(registration).json
@@ -99,7 +106,7 @@ struct Routes: Sendable {
         }
         // A task's log as plain text from byte `offset`; headers give the next offset and the task's status.
         router.get("/logs/task/:id") { request, context in
-            if let refused = await refusal(request, context, unless: [.admin]) { return refused }
+            guard await principal(request, context) != nil else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
             guard let id = context.parameters.get("id").flatMap(Int64.init) else {
                 return Routes.json(APIError(.invalidValue, "the task id must be a number", field: "id").json, status: .badRequest)
             }

@@ -5,11 +5,12 @@ import Synchronization
     import Glibc
 #endif
 
-/// The server's shared secrets, one file each in `DATA/tokens/` (the folder mode 0700, each file
-/// 0600): the admin token, which every `/api` and log request needs, and the join token, which a
-/// worker needs to register. Made on the server's first start; `brender server token rotate`
-/// replaces one, and the running server uses the new one at once (it re-reads a file whose
-/// modification time changed, looking at most once a second).
+/// The server's secrets, in `DATA/tokens/` (the folder mode 0700, each file 0600): the admin
+/// token, which opens everything; the join token, which a worker needs to register; and named
+/// tokens with a role (`named.tokens`), for people and programs that should not hold the admin
+/// token. The first two are made on the server's first start; `brender server token` prints,
+/// replaces, makes and revokes them, and the running server uses a changed file at once (it
+/// re-reads a file whose modification time changed, looking at most once a second).
 public final class ServerTokens: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         /// Everything: the admin API, logs, and registering workers.
@@ -18,14 +19,18 @@ public final class ServerTokens: Sendable {
         case join
     }
 
+    /// A token with a name and a role, made by `brender server token create`.
+    public struct Named: Sendable, Equatable {
+        public var name: String
+        public var role: Role
+        public var token: String
+        public var createdAt: Double
+    }
+
     /// The folder of the token files.
     public let directory: URL
-    private struct Cached {
-        var token: String
-        var modified: Double
-        var checkedAt: Double
-    }
-    private let cache = Mutex<[Kind: Cached]>([:])
+    private let secrets: [Kind: WatchedFile<String>]
+    private let named: WatchedFile<[Named]>
 
     /// The token folder of a data directory.
     public static func directory(of dataDirectory: URL) -> URL {
@@ -34,31 +39,33 @@ public final class ServerTokens: Sendable {
 
     /// Opens the token folder of `dataDirectory`, making the folder and any missing token.
     public init(dataDirectory: URL) throws {
-        directory = Self.directory(of: dataDirectory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        chmod(directory.path, 0o700)
+        directory = try Self.prepare(Self.directory(of: dataDirectory))
         for kind in Kind.allCases where Self.read(kind, in: directory) == nil {
-            try Self.write(Self.generate(), kind: kind, in: directory)
+            try Self.write(Self.generate() + "\n", to: Self.path(kind, in: directory))
         }
+        var secrets: [Kind: WatchedFile<String>] = [:]
+        for kind in Kind.allCases {
+            // A missing or unreadable file keeps the last token known (never an empty one).
+            secrets[kind] = WatchedFile(path: Self.path(kind, in: directory), initial: Self.generate()) { Self.token(in: $0) }
+        }
+        self.secrets = secrets
+        named = WatchedFile(path: Self.namedPath(in: directory), initial: []) { Self.parseNamed($0) ?? [] }
     }
 
     /// The current token of a kind.
     public func token(_ kind: Kind) -> String {
-        let now = Timestamp.now
-        if let cached = cache.withLock({ $0[kind] }), now - cached.checkedAt < 1 { return cached.token }
-        let path = Self.path(kind, in: directory)
-        let modified = ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        if var cached = cache.withLock({ $0[kind] }), cached.modified == modified {
-            cached.checkedAt = now
-            cache.withLock { $0[kind] = cached }
-            return cached.token
+        secrets[kind]!.value
+    }
+
+    /// Who a presented token belongs to: the admin, or a named token; nil for any other. Every
+    /// candidate is compared, in constant time, whichever matches.
+    func principal(presenting presented: String) -> Principal? {
+        var found: Principal?
+        if AuthGate.constantTimeEqual(presented, token(.admin)) { found = .admin }
+        for entry in named.value where AuthGate.constantTimeEqual(presented, entry.token) && found == nil {
+            found = Principal(name: entry.name, role: entry.role)
         }
-        // A missing or unreadable file keeps the last token known (never an empty one).
-        guard let token = Self.read(kind, in: directory) else {
-            return cache.withLock { $0[kind]?.token } ?? Self.generate()
-        }
-        cache.withLock { $0[kind] = Cached(token: token, modified: modified, checkedAt: now) }
-        return token
+        return found
     }
 
     /// A new random token: 32 bytes from the system's generator, hex-encoded.
@@ -71,6 +78,11 @@ public final class ServerTokens: Sendable {
         directory.appendingPathComponent("\(kind.rawValue).token").path
     }
 
+    /// The file of the named tokens in a token folder.
+    public static func namedPath(in directory: URL) -> String {
+        directory.appendingPathComponent("named.tokens").path
+    }
+
     /// The token in a folder's file, or nil when it is missing, unreadable or empty.
     public static func read(_ kind: Kind, in directory: URL) -> String? {
         read(file: path(kind, in: directory))
@@ -78,7 +90,10 @@ public final class ServerTokens: Sendable {
 
     /// The token in a file, or nil when it is missing, unreadable or empty.
     public static func read(file: String) -> String? {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        (try? String(contentsOfFile: file, encoding: .utf8)).flatMap(token(in:))
+    }
+
+    private static func token(in text: String) -> String? {
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
     }
@@ -90,34 +105,135 @@ public final class ServerTokens: Sendable {
         return read(kind, in: directory(of: URL(fileURLWithPath: data)))
     }
 
-    /// Writes a token file atomically, readable by its owner only.
-    static func write(_ token: String, kind: Kind, in directory: URL) throws {
-        let final = path(kind, in: directory)
-        let temporary = final + ".new"
+    /// Replaces a token with a new random one; returns it.
+    public static func rotate(_ kind: Kind, dataDirectory: URL) throws -> String {
+        let directory = try prepare(directory(of: dataDirectory))
+        let token = generate()
+        try write(token + "\n", to: path(kind, in: directory))
+        return token
+    }
+
+    // MARK: Named tokens
+
+    /// The named tokens of a data directory.
+    public static func namedTokens(dataDirectory: URL) throws -> [Named] {
+        let path = namedPath(in: directory(of: dataDirectory))
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw TokenError(message: "cannot read \(path); run this as the user the server runs as")
+        }
+        guard let entries = parseNamed(text) else { throw TokenError(message: "\(path) is damaged: a line is not 'NAME ROLE CREATED TOKEN'") }
+        return entries
+    }
+
+    /// Makes a named token; returns it. Refused when the name is taken or reserved.
+    public static func create(name: String, role: Role, dataDirectory: URL) throws -> Named {
+        guard FieldType.isValidName(name), !Kind.allCases.map(\.rawValue).contains(name) else {
+            throw TokenError(message: "'\(name)' cannot name a token: use \(FieldType.name.summary), other than admin and join")
+        }
+        var entries = try namedTokens(dataDirectory: dataDirectory)
+        guard !entries.contains(where: { $0.name == name }) else {
+            throw TokenError(message: "a token named '\(name)' exists; revoke it first, or choose another name")
+        }
+        let entry = Named(name: name, role: role, token: generate(), createdAt: (Timestamp.now * 1000).rounded() / 1000)
+        entries.append(entry)
+        try saveNamed(entries, dataDirectory: dataDirectory)
+        return entry
+    }
+
+    /// Revokes a named token; the running server refuses it within a second.
+    public static func revoke(name: String, dataDirectory: URL) throws {
+        var entries = try namedTokens(dataDirectory: dataDirectory)
+        guard entries.contains(where: { $0.name == name }) else {
+            throw TokenError(message: "there is no token named '\(name)'; 'brender server token list' shows them")
+        }
+        entries.removeAll { $0.name == name }
+        try saveNamed(entries, dataDirectory: dataDirectory)
+    }
+
+    private static func saveNamed(_ entries: [Named], dataDirectory: URL) throws {
+        let directory = try prepare(directory(of: dataDirectory))
+        var text = "# brender's named tokens: NAME ROLE CREATED TOKEN ('brender server token create|revoke' change this file)\n"
+        for entry in entries { text += "\(entry.name) \(entry.role.rawValue) \(entry.createdAt) \(entry.token)\n" }
+        try write(text, to: namedPath(in: directory))
+    }
+
+    /// The entries of a `named.tokens` file; nil when a line is not one.
+    static func parseNamed(_ text: String) -> [Named]? {
+        var entries: [Named] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy(\.isWhitespace) {
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, let role = Role(rawValue: String(parts[1])), let created = Double(parts[2]) else { return nil }
+            entries.append(Named(name: String(parts[0]), role: role, token: String(parts[3]), createdAt: created))
+        }
+        return entries
+    }
+
+    // MARK: Files
+
+    /// Makes the token folder if missing, readable by its owner only.
+    private static func prepare(_ directory: URL) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        chmod(directory.path, 0o700)
+        return directory
+    }
+
+    /// Writes a file atomically, readable by its owner only.
+    static func write(_ text: String, to path: String) throws {
+        let temporary = path + ".new"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw TokenError(message: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array((token + "\n").utf8)
+        let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         fsync(descriptor)
         close(descriptor)
-        guard written == bytes.count, rename(temporary, final) == 0 else {
-            throw TokenError(message: "cannot write \(final): \(String(cString: strerror(errno)))")
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            throw TokenError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
-    }
-
-    /// Replaces a token with a new random one; returns it.
-    public static func rotate(_ kind: Kind, dataDirectory: URL) throws -> String {
-        let directory = directory(of: dataDirectory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        chmod(directory.path, 0o700)
-        let token = generate()
-        try write(token, kind: kind, in: directory)
-        return token
     }
 
     public struct TokenError: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }
+    }
+}
+
+/// A file's parsed contents, re-read when its modification time changes (looked at at most once
+/// a second), so that an edit by another process takes effect at once without a restart. A file
+/// that is missing or does not parse keeps the last value.
+final class WatchedFile<Value: Sendable>: Sendable {
+    let path: String
+    private let parse: @Sendable (String) -> Value?
+    private struct State {
+        var value: Value
+        var modified: Double = -1
+        var checkedAt: Double = -.infinity
+    }
+    private let state: Mutex<State>
+
+    init(path: String, initial: Value, parse: @escaping @Sendable (String) -> Value?) {
+        self.path = path
+        self.parse = parse
+        state = Mutex(State(value: initial))
+    }
+
+    var value: Value {
+        let now = Timestamp.now
+        let known = state.withLock { $0 }
+        if now - known.checkedAt < 1 { return known.value }
+        let modified =
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        guard modified != known.modified else {
+            state.withLock { $0.checkedAt = now }
+            return known.value
+        }
+        let fresh = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(parse)
+        return state.withLock { state in
+            state.checkedAt = now
+            state.modified = modified
+            if let fresh { state.value = fresh }
+            return state.value
+        }
     }
 }
 
@@ -137,13 +253,25 @@ final class AuthGate: Sendable {
         self.tokens = tokens
     }
 
-    /// Whether `authorization` (the header's value) carries one of the tokens of `kinds`; after
-    /// repeated failures from `address`, a refusal waits a second before it is answered.
-    func admits(_ authorization: String?, as kinds: [ServerTokens.Kind], from address: String) async -> Bool {
+    /// Who the `Authorization` header's token belongs to (the admin or a named token); nil when
+    /// it is missing or wrong, after a second's wait when `address` failed repeatedly.
+    func principal(_ authorization: String?, from address: String) async -> Principal? {
+        if let found = tokens.principal(presenting: authorization.flatMap(Self.bearer) ?? "") { return found }
+        await countFailure(from: address)
+        return nil
+    }
+
+    /// Whether the header carries the join token or an admin's token: what registering a worker needs.
+    func admitsWorker(_ authorization: String?, from address: String) async -> Bool {
         let presented = authorization.flatMap(Self.bearer) ?? ""
-        var admitted = false
-        for kind in kinds where Self.constantTimeEqual(presented, tokens.token(kind)) { admitted = true }
-        if admitted { return true }
+        let join = Self.constantTimeEqual(presented, tokens.token(.join))
+        let principal = tokens.principal(presenting: presented)
+        if join || principal?.role == .admin { return true }
+        await countFailure(from: address)
+        return false
+    }
+
+    private func countFailure(from address: String) async {
         let now = Timestamp.now
         let recent = failures.withLock { table -> Int in
             var times = (table[address] ?? []).filter { now - $0 < Self.window }
@@ -153,7 +281,6 @@ final class AuthGate: Sendable {
             return times.count
         }
         if recent > Self.allowedFailures { try? await Task.sleep(for: Self.delay) }
-        return false
     }
 
     /// The token of a `Bearer TOKEN` header value.

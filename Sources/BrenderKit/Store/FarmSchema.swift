@@ -144,6 +144,17 @@ public enum FarmSchema {
                 ALTER TABLE clients ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
                 ALTER TABLE clients ADD COLUMN capabilities TEXT NOT NULL DEFAULT '';
                 """),
+        Migration(
+            version: 6, name: "who submitted a job; the keys of deleted clients, revoked",
+            sql: """
+                ALTER TABLE jobs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
+                CREATE TABLE revoked_worker_keys (
+                    worker_key TEXT PRIMARY KEY,
+                    client_id INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    revoked_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

@@ -87,6 +87,20 @@ public final class FarmStore {
     public func deleteClient(id: Int64) throws {
         try database.run("DELETE FROM clients WHERE id = ?1", [.integer(id)])
     }
+
+    /// Records that a deleted client's key may not register again.
+    public func revokeWorkerKey(_ key: String, clientID: Int64, name: String, at time: Double) throws {
+        try database.run(
+            "INSERT OR REPLACE INTO revoked_worker_keys (worker_key, client_id, name, revoked_at) VALUES (?1, ?2, ?3, ?4)",
+            [.text(key), .integer(clientID), .text(name), .real(time)])
+    }
+
+    /// The client a revoked key belonged to, and when it was revoked; nil for a key never revoked.
+    public func revocation(ofWorkerKey key: String) throws -> (clientID: Int64, name: String, revokedAt: Double)? {
+        try database.query("SELECT client_id, name, revoked_at FROM revoked_worker_keys WHERE worker_key = ?1", [.text(key)]) { row in
+            (row.int64(0), row.string(1), row.double(2))
+        }.first
+    }
 }
 
 extension FarmStore {

@@ -124,6 +124,11 @@ public actor WorkerAgent {
                         "the server refused this worker's join token (\(error)); give the server's join token with --join-token, BRENDER_JOIN_TOKEN or --join-token-file ('brender server token show join' prints it on the server machine)"
                     return
                 }
+                if error.status == 403 {
+                    // Revoked: its client was deleted by an admin.
+                    mustStopBecause = "the server refused this worker: \(error)"
+                    return
+                }
                 if error.status == 409 {
                     if clientID == nil {
                         mustStopBecause = "the server refused this worker: \(error)"

@@ -9,19 +9,43 @@ import Testing
         return (AuthGate(tokens: try ServerTokens(dataDirectory: directory)), directory)
     }
 
-    @Test func onlyTheExactTokenOfAnAllowedKindIsAdmitted() async throws {
+    @Test func onlyTheExactTokenIsAdmittedAndTheJoinTokenOnlyRegisters() async throws {
         let (gate, directory) = try gate()
         defer { try? FileManager.default.removeItem(at: directory) }
         let admin = gate.tokens.token(.admin)
         let join = gate.tokens.token(.join)
-        #expect(await gate.admits("Bearer \(admin)", as: [.admin], from: "a"))
-        #expect(await gate.admits("bearer \(join)", as: [.join, .admin], from: "a"))
-        #expect(await !gate.admits("Bearer \(join)", as: [.admin], from: "a"))
-        #expect(await !gate.admits("Bearer \(admin.dropLast())", as: [.admin], from: "a"))
-        #expect(await !gate.admits("Bearer \(admin)x", as: [.admin], from: "a"))
-        #expect(await !gate.admits(admin, as: [.admin], from: "a"), "the Bearer scheme is required")
-        #expect(await !gate.admits(nil, as: [.admin], from: "a"))
-        #expect(await !gate.admits("Bearer ", as: [.admin], from: "a"))
+        #expect(await gate.principal("Bearer \(admin)", from: "a") == .admin)
+        #expect(await gate.admitsWorker("bearer \(join)", from: "a"))
+        #expect(await gate.admitsWorker("Bearer \(admin)", from: "a"), "the admin may register a worker too")
+        #expect(await gate.principal("Bearer \(join)", from: "a") == nil, "the join token opens no API")
+        #expect(await gate.principal("Bearer \(admin.dropLast())", from: "a") == nil)
+        #expect(await gate.principal("Bearer \(admin)x", from: "a") == nil)
+        #expect(await gate.principal(admin, from: "a") == nil, "the Bearer scheme is required")
+        #expect(await gate.principal(nil, from: "a") == nil)
+        #expect(await gate.principal("Bearer ", from: "a") == nil)
+    }
+
+    @Test func aNamedTokenIsKnownByItsNameAndRoleAndARevokedOneIsNot() async throws {
+        let (gate, directory) = try gate()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let alice = try ServerTokens.create(name: "alice", role: .submit, dataDirectory: directory)
+        let wall = try ServerTokens.create(name: "wall", role: .readOnly, dataDirectory: directory)
+        #expect(throws: ServerTokens.TokenError.self) { try ServerTokens.create(name: "alice", role: .admin, dataDirectory: directory) }
+        #expect(throws: ServerTokens.TokenError.self) { try ServerTokens.create(name: "join", role: .admin, dataDirectory: directory) }
+        #expect(throws: ServerTokens.TokenError.self) { try ServerTokens.create(name: "two words", role: .admin, dataDirectory: directory) }
+        #expect(try ServerTokens.namedTokens(dataDirectory: directory).map(\.name) == ["alice", "wall"])
+        #expect(await eventually { await gate.principal("Bearer \(alice.token)", from: "a") == Principal(name: "alice", role: .submit) })
+        #expect(await gate.principal("Bearer \(wall.token)", from: "a") == Principal(name: "wall", role: .readOnly))
+        #expect(await !gate.admitsWorker("Bearer \(alice.token)", from: "a"), "only an admin's token registers workers")
+        try ServerTokens.revoke(name: "alice", dataDirectory: directory)
+        #expect(await eventually { await gate.principal("Bearer \(alice.token)", from: "a") == nil })
+        #expect(await gate.principal("Bearer \(wall.token)", from: "a") != nil)
+    }
+
+    @Test func aDamagedNamedTokenFileIsRefusedNotHalfRead() {
+        #expect(ServerTokens.parseNamed("# comment\nalice submit 1.5 abc\n\n")?.map(\.name) == ["alice"])
+        #expect(ServerTokens.parseNamed("alice superuser 1.5 abc\n") == nil)
+        #expect(ServerTokens.parseNamed("alice submit abc\n") == nil)
     }
 
     @Test func constantTimeComparisonIsStillAComparison() {
@@ -34,13 +58,13 @@ import Testing
     @Test func repeatedFailuresFromOneAddressAreAnsweredSlowly() async throws {
         let (gate, directory) = try gate()
         defer { try? FileManager.default.removeItem(at: directory) }
-        for _ in 0..<AuthGate.allowedFailures { _ = await gate.admits("Bearer guess", as: [.admin], from: "10.0.0.9") }
+        for _ in 0..<AuthGate.allowedFailures { _ = await gate.principal("Bearer guess", from: "10.0.0.9") }
         let clock = ContinuousClock()
         let started = clock.now
-        #expect(await !gate.admits("Bearer guess", as: [.admin], from: "10.0.0.9"))
+        #expect(await gate.principal("Bearer guess", from: "10.0.0.9") == nil)
         #expect(clock.now - started >= AuthGate.delay, "past the allowed failures, a refusal waits")
         // The right token is never delayed by the failures.
-        #expect(await gate.admits("Bearer \(gate.tokens.token(.admin))", as: [.admin], from: "10.0.0.9"))
+        #expect(await gate.principal("Bearer \(gate.tokens.token(.admin))", from: "10.0.0.9") == .admin)
     }
 
     @Test func aTokenFileChangedOnDiskIsUsedAtOnce() throws {
@@ -57,4 +81,13 @@ import Testing
         }
         #expect(seen == new)
     }
+}
+
+/// Polls `condition` for up to five seconds (a changed token file is read within a second).
+private func eventually(_ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<50 {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return false
 }

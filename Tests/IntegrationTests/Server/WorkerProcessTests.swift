@@ -38,13 +38,16 @@ import Testing
         #expect(await eventually { try await farm.clients()["patient"]?["connection"] == "online" })
     }
 
-    @Test func workerRegistersAgainWhenItsRecordIsDeleted() async throws {
+    @Test func aRunningWorkerWhoseClientIsDeletedIsRefusedAndStops() async throws {
         let farm = try TestFarm()
         try farm.startServer(["--worker-timeout", "2"])
-        try farm.startWorker(name: "phoenix")
+        let worker = try farm.startWorker(name: "phoenix")
         #expect(await eventually { try await farm.clients()["phoenix"] != nil })
         let deleted = try farm.run(["client", "delete", "--filter", "name=phoenix", "--force"])
         #expect(deleted.status == 0)
-        #expect(await eventually { try await farm.clients()["phoenix"]?["connection"] == "online" })
+        // Its next heartbeat finds no record; registering again with its revoked key is refused.
+        #expect(worker.waitForExit(timeout: 60) == 1)
+        #expect(worker.standardError.contains("credential was revoked"))
+        #expect(try await farm.clients()["phoenix"] == nil)
     }
 }

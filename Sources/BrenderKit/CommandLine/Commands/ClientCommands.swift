@@ -100,7 +100,7 @@ enum ClientCommands {
     static let delete = CommandSpec(
         "delete", abstract: "Forget render nodes.",
         discussion:
-            "An online client is refused unless --force is given; a deleted worker that is still running registers again at its next heartbeat, so stop it first.",
+            "An online client is refused unless --force is given. Deleting a client revokes its worker's credential: a worker still running stops at its next heartbeat, and that machine joins again only after its worker.key is deleted, with the join token.",
         options: [
             CommonOptions.filter("client"), .flag("force", help: "Delete online clients too."), CommonOptions.all("client"),
             CommonOptions.json, CommonOptions.server, CommonOptions.token,

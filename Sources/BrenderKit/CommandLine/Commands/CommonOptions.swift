@@ -10,7 +10,7 @@ enum CommonOptions {
 
     static let token = OptionSpec.value(
         "token", "TOKEN", environment: "BRENDER_TOKEN",
-        help: "The server's admin token (default: DATA/tokens/admin.token when readable, DATA being $BRENDER_DATA or ./brender-data).")
+        help: "The admin token or a named token (default: DATA/tokens/admin.token when readable, DATA being $BRENDER_DATA or ./brender-data).")
 
     static let json = OptionSpec.flag("json", help: "Print the server's JSON items instead of a table.")
 

@@ -154,12 +154,12 @@ enum DaemonCommands {
         return ServerTokens.local(.join)
     }
 
-    /// `brender server token show|rotate [admin|join]`.
+    /// `brender server token show|rotate|create|list|revoke`.
     static let token = CommandSpec(
-        "token", abstract: "Print or replace the server's tokens.",
+        "token", abstract: "Print, replace, make and revoke the server's tokens.",
         discussion:
-            "The admin token opens the API and the logs; the join token lets a worker register. Both live in DATA/tokens/ (mode 0600), made on the server's first start. A rotated token takes effect at once on a running server; workers that registered keep their own credential.",
-        subcommands: [tokenShow, tokenRotate])
+            "The admin token opens everything; the join token lets a worker register; named tokens have a role: read-only (dashboards, monitoring), submit (artists and pipelines: Blender jobs, and changes to their own jobs only) or admin. All live in DATA/tokens/ (mode 0600); the admin and join tokens are made on the server's first start. A change takes effect at once on a running server; workers that registered keep their own credential.",
+        subcommands: [tokenShow, tokenRotate, tokenCreate, tokenList, tokenRevoke])
 
     static let tokenKind = PositionalSpec(
         "KIND", kind: .choice(ServerTokens.Kind.allCases.map(\.rawValue)), optional: true, help: "admin or join (default: both).")
@@ -167,11 +167,15 @@ enum DaemonCommands {
     static let dataOption = OptionSpec.value(
         "data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "The server's data directory.")
 
+    static func dataDirectory(_ parsed: ParsedCommand) -> URL {
+        URL(fileURLWithPath: parsed.string("data")!)
+    }
+
     static let tokenShow = CommandSpec(
-        "show", abstract: "Print the tokens.", options: [dataOption], positionals: [tokenKind],
+        "show", abstract: "Print the admin and join tokens.", options: [dataOption], positionals: [tokenKind],
         examples: ["brender server token show admin", "BRENDER_TOKEN=$(brender server token show admin) brender job list"],
         action: { parsed, context in
-            let directory = ServerTokens.directory(of: URL(fileURLWithPath: parsed.string("data")!))
+            let directory = ServerTokens.directory(of: dataDirectory(parsed))
             let kinds = parsed.positional("KIND").flatMap(ServerTokens.Kind.init(rawValue:)).map { [$0] } ?? ServerTokens.Kind.allCases
             for kind in kinds {
                 guard let token = ServerTokens.read(kind, in: directory) else {
@@ -183,6 +187,63 @@ enum DaemonCommands {
             return 0
         })
 
+    static let tokenCreate = CommandSpec(
+        "create", abstract: "Make a named token with a role and print it.",
+        discussion: "The token is printed once; keep it where its user can read it. 'brender server token revoke NAME' ends it.",
+        options: [
+            dataOption,
+            .value(
+                "role", short: "r", "ROLE", kind: .choice(Role.allCases.map(\.rawValue)), default: "submit",
+                help: "read-only: reads only; submit: Blender jobs and changes to its own; admin: everything."),
+        ],
+        positionals: [PositionalSpec("NAME", help: "Who holds it, e.g. an artist or a pipeline; recorded with every change it makes.")],
+        examples: ["brender server token create alice --role submit", "brender server token create dashboard --role read-only"],
+        action: { parsed, context in
+            do {
+                let made = try ServerTokens.create(
+                    name: parsed.positional("NAME")!, role: Role(rawValue: parsed.string("role")!)!, dataDirectory: dataDirectory(parsed))
+                context.print(made.token)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            return 0
+        })
+
+    static let tokenList = CommandSpec(
+        "list", abstract: "List the named tokens (not their secrets).", options: [dataOption, CommonOptions.json],
+        action: { parsed, context in
+            let entries: [ServerTokens.Named]
+            do {
+                entries = try ServerTokens.namedTokens(dataDirectory: dataDirectory(parsed))
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            if parsed.flag("json") {
+                let items: [JSONValue] = entries.map {
+                    ["name": .string($0.name), "role": .string($0.role.rawValue), "created_at": .string(Timestamp.format($0.createdAt))]
+                }
+                context.print(JSONValue.array(items).prettyPrinted())
+                return 0
+            }
+            var table = TextTable(headers: ["NAME", "ROLE", "CREATED"])
+            for entry in entries { table.append([entry.name, entry.role.rawValue, Timestamp.format(entry.createdAt)]) }
+            context.print(table.rendered())
+            return 0
+        })
+
+    static let tokenRevoke = CommandSpec(
+        "revoke", abstract: "End a named token; the server refuses it within a second.", options: [dataOption],
+        positionals: [PositionalSpec("NAME", help: "The token's name.")],
+        examples: ["brender server token revoke alice"],
+        action: { parsed, context in
+            do {
+                try ServerTokens.revoke(name: parsed.positional("NAME")!, dataDirectory: dataDirectory(parsed))
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            return 0
+        })
+
     static let tokenRotate = CommandSpec(
         "rotate", abstract: "Replace a token with a new random one and print it.", options: [dataOption],
         positionals: [PositionalSpec("KIND", kind: .choice(ServerTokens.Kind.allCases.map(\.rawValue)), help: "admin or join.")],
@@ -190,7 +251,7 @@ enum DaemonCommands {
         action: { parsed, context in
             let kind = ServerTokens.Kind(rawValue: parsed.positional("KIND")!)!
             do {
-                context.print(try ServerTokens.rotate(kind, dataDirectory: URL(fileURLWithPath: parsed.string("data")!)))
+                context.print(try ServerTokens.rotate(kind, dataDirectory: dataDirectory(parsed)))
             } catch {
                 throw CommandFailure("\(error)")
             }

@@ -46,6 +46,7 @@ extension Job {
             FieldSpec("tasks_completed", .integer(0...Int64.max), filterable: false, help: "Tasks done."),
             FieldSpec("tasks_failed", .integer(0...Int64.max), filterable: false, help: "Tasks failed for good."),
             FieldSpec("tasks_canceled", .integer(0...Int64.max), filterable: false, help: "Tasks canceled."),
+            FieldSpec("submitted_by", .text(maxLength: 64), help: "The name of the token that submitted it."),
             FieldSpec("created_at", .timestamp, filterable: false, help: "When the job was submitted."),
             FieldSpec("started_at", .timestamp, filterable: false, help: "When its first task started."),
             FieldSpec("finished_at", .timestamp, filterable: false, help: "When it completed, failed or was canceled."),
@@ -93,6 +94,7 @@ struct JobItem {
         case "tasks_completed": .int(Int64(runtime.count(.completed)))
         case "tasks_failed": .int(Int64(runtime.count(.failed)))
         case "tasks_canceled": .int(Int64(runtime.count(.canceled)))
+        case "submitted_by": .string(job.submittedBy)
         case "created_at": .string(Timestamp.format(job.createdAt))
         case "started_at": job.startedAt.map { .string(Timestamp.format($0)) } ?? .null
         case "finished_at": job.finishedAt.map { .string(Timestamp.format($0)) } ?? .null
