@@ -77,6 +77,7 @@ extension Farm {
             logger.info(
                 "client updated",
                 metadata: ["client": "\(client.id)", "name": "\(client.name)", "status": "\(client.status.rawValue)"])
+            announce(client: client.id)
         }
         var items = changed.map { clients[$0.id]!.json }
         if values["status"] == "disabled" {
@@ -138,6 +139,7 @@ extension Farm {
             clientIDsByKey[client.key] = nil
             endWait(clientID: client.id)
             logger.info("client deleted", metadata: ["client": "\(client.id)", "name": "\(client.name)"])
+            announce(client: client.id)
         }
         return APIResponse(items: matches.map(\.json))
     }

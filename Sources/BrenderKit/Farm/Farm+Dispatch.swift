@@ -34,10 +34,12 @@ extension Farm {
         waiters.remove(clientID, token: token)?.continuation.resume(returning: nil)
     }
 
-    /// Ends every long poll with no task and refuses new waits: the server is stopping.
+    /// Ends every long poll with no task and every event stream, and refuses new ones: the
+    /// server is stopping.
     public func beginShutdown() {
         isShuttingDown = true
         for waiter in waiters.removeAll() { waiter.continuation.resume(returning: nil) }
+        events.close()
     }
 
     /// Hands out queued work to waiting workers, first come first served, while there is work:

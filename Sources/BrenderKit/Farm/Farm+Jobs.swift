@@ -145,6 +145,7 @@ extension Farm {
                 "job": "\(jobID)", "name": "\(job.name)", "frames": "\(runtime.framesTotal)", "tasks": "\(tasks.count)",
                 "status": "\(job.status.rawValue)", "by": "\(submittedBy)",
             ])
+        events.publish(.job(JobSummary(runtime)))
         dispatchToWaiters()
         return runtime
     }
@@ -264,6 +265,7 @@ extension Farm {
                 logger.warning("could not remove all logs of a deleted job", metadata: ["job": "\(runtime.job.id)"])
             }
             logger.info("job deleted", metadata: ["job": "\(runtime.job.id)"])
+            events.publish(.jobDeleted(runtime.job.id))
         }
         // Jobs that waited for a deleted job can no longer run (checked again by the invariant
         // repair should this write fail).

@@ -56,6 +56,7 @@ extension Farm {
         logger.info(
             "client registered",
             metadata: ["client": "\(client.id)", "name": "\(client.name)", "host": "\(client.hostname)", "pid": "\(client.pid)"])
+        announce(client: client.id)
         return .init(clientID: client.id, name: client.name, heartbeatInterval: options.heartbeatInterval)
     }
 
@@ -94,6 +95,7 @@ extension Farm {
         } else {
             logger.info("client online", metadata: ["client": "\(id)", "name": "\(updated.name)", "reattached": "true"])
         }
+        announce(client: id)
         return .init(clientID: id, name: updated.name, heartbeatInterval: options.heartbeatInterval)
     }
 
@@ -125,6 +127,7 @@ extension Farm {
         clients[client.id] = client
         if cameBack {
             logger.info("client online", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "heard from again"])
+            announce(client: client.id)
             dispatchToWaiters()
         }
         return client
@@ -156,6 +159,7 @@ extension Farm {
         clients[client.id] = offline
         endWait(clientID: client.id)
         logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "signed off"])
+        announce(client: client.id)
     }
 
     /// The server itself did not run for `seconds` (stopped, frozen, or starved of CPU): its
@@ -203,6 +207,7 @@ extension Farm {
             clients[client.id] = client
             endWait(clientID: client.id)
             logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "no heartbeat"])
+            announce(client: client.id)
         }
         return timedOut.map(\.id)
     }

@@ -26,6 +26,8 @@ public actor Farm {
     let options: Options
     let logger: Logger
     let now: @Sendable () -> Double
+    /// Every change, for readers of the event stream (`GET /events`, `brender job watch`).
+    public nonisolated let events = EventHub()
     /// When this farm was loaded; loaded online clients get a full timeout from here to check in.
     let startedAt: Double
 

@@ -125,6 +125,18 @@ struct Routes: Sendable {
             headers[HTTPField.Name("X-Brender-Task-Status")!] = status.rawValue
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        router.get("/events") { request, context in
+            guard await principal(request, context) != nil else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
+            let query: EventStream.Query
+            do throws(APIError) {
+                query = try EventStream.Query(
+                    jobParameters: request.uri.queryParameters.getAll("job").map { String($0) },
+                    since: request.uri.queryParameters.get("since"), lastEventID: request.headers[HTTPField.Name("Last-Event-ID")!])
+            } catch {
+                return Routes.json(error.json, status: .init(code: error.httpStatus))
+            }
+            return EventStream(hub: farm.events).response(query)
+        }
         router.post("/worker/signoff") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)
