@@ -24,6 +24,9 @@ let package = Package(
         // Workers keep HTTP connections open with NIO (a fifth of URLSession's CPU a request,
         // measured); already built for Hummingbird, so it adds no build time.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS for the server (Hummingbird's HummingbirdTLS), the workers and the command line:
+        // BoringSSL built in, so the binary needs no system OpenSSL (README, "TLS", for its build cost).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
     ],
     targets: [
         .systemLibrary(
@@ -42,6 +45,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

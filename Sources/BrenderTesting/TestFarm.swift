@@ -21,7 +21,9 @@ public final class TestFarm: @unchecked Sendable {
 
     /// The address the server listens on.
     public private(set) var host = "127.0.0.1"
-    public var serverURL: String { "http://\(host):\(port)" }
+    /// http, or https when the server was started with `--tls-cert`.
+    public private(set) var scheme = "http"
+    public var serverURL: String { "\(scheme)://\(host):\(port)" }
 
     /// Creates the directories; call ``startServer(_:)`` next.
     public init(binary: String = TestFarm.locateBinary()) throws {
@@ -48,7 +50,8 @@ public final class TestFarm: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let output = server.standardOutput
-            if let range = output.range(of: #"listening on http://[0-9.]+:(\d+)"#, options: .regularExpression) {
+            if let range = output.range(of: #"listening on https?://[0-9.]+:(\d+)"#, options: .regularExpression) {
+                scheme = output[range].contains("https://") ? "https" : "http"
                 let line = output[range]
                 port = Int(line.split(separator: ":").last!)!
                 return
@@ -103,8 +106,8 @@ public final class TestFarm: @unchecked Sendable {
     }
 
     /// A client of this farm with its admin token.
-    public func client(keepAlive: Bool = false) throws -> BrenderClient {
-        try BrenderClient(server: serverURL, keepAlive: keepAlive, token: adminToken)
+    public func client() throws -> BrenderClient {
+        try BrenderClient(server: serverURL, token: adminToken)
     }
 
     /// Sends one API request straight to the server.

@@ -1,49 +1,54 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOSSL
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// Talks to a brender server over HTTP: the admin API for commands, and the worker protocol.
+/// Talks to a brender server over HTTP or HTTPS: the admin API for commands, the worker
+/// protocol, task logs and the event stream.
 ///
-/// One-shot commands use URLSession (libcurl on Linux: no build cost, and it reaches an HTTPS
-/// reverse proxy). A worker, which talks to the server all the time, asks for kept-alive
-/// connections: with a plain `http://` server they go over a small NIO connection pool, which
-/// costs about a fifth of URLSession's CPU a request (`brender-bench --scenario client`).
+/// Every request goes over a small pool of kept-alive SwiftNIO connections (``ConnectionPool``),
+/// with TLS from swift-nio-ssl for `https://` servers. The command line used URLSession before;
+/// linking it (FoundationNetworking, libcurl and some 40 shared libraries) cost most of a
+/// command's start-up, and a request cost five times the CPU (`brender-bench --scenario client`).
 public struct BrenderClient: Sendable {
     /// The server's base URL, without a trailing slash.
     public let serverURL: String
-    private let session: URLSession
-    private let pool: ConnectionPool?
-    /// Sent as `Authorization: Bearer TOKEN` with every request, when set.
-    private let token: String?
+    private let pool: ConnectionPool
 
     /// - Parameters:
-    ///   - keepAlive: keep connections open between requests (for workers).
-    ///   - token: the credential every request carries (the admin token, or a worker's join token).
-    public init(server: String, keepAlive: Bool = false, token: String? = nil) throws(ClientError) {
-        self.token = token
+    ///   - token: the credential every request carries (the admin token, a named token, or a
+    ///     worker's join token).
+    ///   - trust: for `https://`: the certificate authorities to trust (PEM), instead of the system's.
+    public init(server: String, token: String? = nil, trust certificateAuthorities: String? = nil) throws(ClientError) {
         var text = server
         while text.hasSuffix("/") { text.removeLast() }
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty,
+            url.path.isEmpty
+        else {
             throw ClientError.invalidServerURL(server)
         }
         serverURL = text
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        session = URLSession(configuration: configuration)
-        if keepAlive, scheme == "http", let host = url.host {
-            pool = ConnectionPool(host: host, port: url.port ?? 80, token: token)
-        } else {
-            pool = nil
+        var tls: NIOSSLContext?
+        if scheme == "https" {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let certificateAuthorities {
+                guard FileManager.default.isReadableFile(atPath: certificateAuthorities) else {
+                    throw ClientError.invalidTrust(path: certificateAuthorities, detail: "cannot read the file")
+                }
+                configuration.trustRoots = .file(certificateAuthorities)
+            }
+            do {
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ClientError.invalidTrust(path: certificateAuthorities ?? "the system's certificates", detail: "\(error)")
+            }
         }
+        pool = ConnectionPool(host: host, port: url.port ?? (scheme == "https" ? 443 : 80), token: token, tls: tls)
     }
 
     /// Sends one admin API request.
     public func send(_ request: APIRequest, timeout: Double = 30) async throws(ClientError) -> APIResponse {
-        let json = try await post("/api", body: Data(request.json.serializedBytes()), timeout: timeout)
+        let json = try await post("/api", body: request.json.serializedBytes(), timeout: timeout)
         do {
             return try APIResponse(json: json)
         } catch {
@@ -55,7 +60,7 @@ public struct BrenderClient: Sendable {
     public func post<Body: JSONConvertible, Reply: JSONConvertible>(
         _ path: String, _ body: Body, as reply: Reply.Type, timeout: Double = 30
     ) async throws(ClientError) -> Reply {
-        let json = try await post(path, body: Data(body.json.serializedBytes()), timeout: timeout)
+        let json = try await post(path, body: body.json.serializedBytes(), timeout: timeout)
         do {
             return try Reply(json: json)
         } catch {
@@ -65,103 +70,122 @@ public struct BrenderClient: Sendable {
 
     /// `GET path`, answered with JSON.
     public func get(_ path: String, timeout: Double = 10) async throws(ClientError) -> JSONValue {
-        if let pool { return try decodeAnswer(await send(pool, method: .GET, path: path, body: nil, timeout: timeout)) }
-        var request = URLRequest(url: URL(string: serverURL + path)!)
-        request.timeoutInterval = timeout
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        return try await perform(request)
+        try decode(await exchange(.GET, path, body: nil, timeout: timeout))
     }
 
-    /// `GET path` answered with plain text, e.g. a task's log; returns the body and response headers.
+    /// `GET path` answered with plain text, e.g. a task's log; returns the body and the response
+    /// headers (names in lower case).
     public func getText(_ path: String, timeout: Double = 30) async throws(ClientError) -> (body: Data, headers: [String: String]) {
-        var request = URLRequest(url: URL(string: serverURL + path)!)
-        request.timeoutInterval = timeout
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await fetch(request)
-        guard let http = response as? HTTPURLResponse else {
-            throw ClientError.invalidResponse(url: serverURL, detail: "not an HTTP answer")
-        }
-        guard (200..<300).contains(http.statusCode) else {
-            let json = try? JSONValue.parse(data)
-            throw ClientError.refused(
-                status: http.statusCode, code: json?["error"]?["code"]?.stringValue ?? "",
-                message: json?["error"]?["message"]?.stringValue ?? "HTTP \(http.statusCode)", field: nil)
-        }
-        var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields {
-            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
-        }
-        return (data, headers)
+        let answer = try await exchange(.GET, path, body: nil, timeout: timeout)
+        guard (200..<300).contains(answer.status) else { _ = try decode(answer); throw refusal(answer) }
+        return (Data(answer.body), answer.headers)
     }
 
     /// Posts raw JSON and returns the answer's JSON, or throws the server's error.
-    public func post(_ path: String, body: Data, timeout: Double = 30) async throws(ClientError) -> JSONValue {
-        if let pool { return try decodeAnswer(await send(pool, method: .POST, path: path, body: Array(body), timeout: timeout)) }
-        var request = URLRequest(url: URL(string: serverURL + path)!)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.timeoutInterval = timeout
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        return try await perform(request)
+    public func post(_ path: String, body: [UInt8], timeout: Double = 30) async throws(ClientError) -> JSONValue {
+        try decode(await exchange(.POST, path, body: body, timeout: timeout))
     }
 
-    private func send(_ pool: ConnectionPool, method: HTTPMethod, path: String, body: [UInt8]?, timeout: Double) async throws(ClientError)
-        -> HTTPAnswer
-    {
+    /// Follows the server's event stream (`GET /events`) from after `lastEventID`, handing each
+    /// event to `handle` as it arrives, until the server ends the stream or `handle` returns false.
+    /// - Parameter opened: called once the server has started the stream (events from then on
+    ///   reach `handle`).
+    public func followEvents(
+        jobs: [Int64] = [], after lastEventID: String? = nil, opened: () async throws -> Void = {},
+        _ handle: (ServerSentEvent) async throws -> Bool
+    ) async throws {
+        let path = "/events" + (jobs.isEmpty ? "" : "?job=" + jobs.map(String.init).joined(separator: ","))
+        var parser = ServerSentEventParser()
+        do {
+            try await pool.withDedicatedConnection { connection in
+                var status = 0
+                var started = false
+                try await connection.stream(
+                    path, headers: lastEventID.map { [("Last-Event-ID", $0)] } ?? [], head: { code, _ in status = code },
+                    chunk: { buffer in
+                        guard status == 200 else { throw EventStreamRefused(status: status, body: Array(buffer.readableBytesView)) }
+                        do {
+                            if !started {
+                                // The first bytes: the server has subscribed this reader.
+                                started = true
+                                try await opened()
+                            }
+                            for event in parser.feed(buffer.readableBytesView) where try await !handle(event) { throw EventStreamDone() }
+                        } catch let error as EventStreamDone {
+                            throw error
+                        } catch {
+                            throw CallerError(error: error)
+                        }
+                    })
+            }
+        } catch is EventStreamDone {
+            return
+        } catch let error as CallerError {
+            // The caller's own error passes through as it is; it is no failure of the connection.
+            throw error.error
+        } catch let refused as EventStreamRefused {
+            throw refusal(HTTPAnswer(status: refused.status, headers: [:], body: refused.body))
+        } catch let error as ClientError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
+        }
+    }
+
+    private struct EventStreamDone: Error {}
+    private struct CallerError: Error {
+        let error: any Error
+    }
+    private struct EventStreamRefused: Error {
+        let status: Int
+        let body: [UInt8]
+    }
+
+    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?, timeout: Double) async throws(ClientError) -> HTTPAnswer {
         do {
             return try await pool.send(method: method, path: path, body: body, timeout: timeout)
         } catch {
-            let text = "\(error)"
-            let reason =
-                error is RequestTimedOut
-                ? "timed out"
-                : text.contains("refused") ? "connection refused" : Task.isCancelled ? "canceled" : text.contains("closed") ? "connection lost" : text
-            throw ClientError.unreachable(url: serverURL, reason: reason)
+            throw ClientError.unreachable(url: serverURL, reason: Task.isCancelled ? "canceled" : Self.reason(error))
         }
     }
 
-    private func decodeAnswer(_ answer: HTTPAnswer) throws(ClientError) -> JSONValue {
-        try decode(status: answer.status, data: Data(answer.body))
+    /// A connection failure in a few words a person can act on.
+    static func reason(_ error: any Error) -> String {
+        if error is RequestTimedOut { return "timed out" }
+        if let error = error as? NIOSSLError {
+            return switch error {
+            case .handshakeFailed:
+                "TLS handshake failed: the server's certificate is not trusted here (\(error)); if the server has a certificate of its own authority, give that authority's certificate with --ca FILE"
+            default: "TLS failed: \(error)"
+            }
+        }
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "TLS failed: the server's certificate is not for this host name (\(error)); use the name the certificate was made for in --server"
+        }
+        let text = "\(error)"
+        if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        if text.contains("closed") || text.contains("reset") { return "connection lost" }
+        if text.contains("timed out") || text.contains("connectTimeout") { return "timed out" }
+        if text.contains("resolve") || text.contains("Name or service not known") || text.contains("dns") { return "host not found" }
+        return text
     }
 
-    private func perform(_ request: URLRequest) async throws(ClientError) -> JSONValue {
-        let (data, response) = try await fetch(request)
-        return try decode(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
+    private func decode(_ answer: HTTPAnswer) throws(ClientError) -> JSONValue {
+        guard let json = try? JSONValue.parse(Data(answer.body)) else {
+            throw ClientError.invalidResponse(url: serverURL, detail: "HTTP \(answer.status), not JSON")
+        }
+        if (200..<300).contains(answer.status) { return json }
+        throw refusal(answer, json: json)
     }
 
-    /// Runs a URLSession request; a failure to get any answer says the server is unreachable, and why.
-    private func fetch(_ request: URLRequest) async throws(ClientError) -> (Data, URLResponse) {
-        do {
-            return try await session.data(for: request)
-        } catch let error as URLError {
-            throw ClientError.unreachable(url: serverURL, reason: Self.reason(error))
-        } catch {
-            throw ClientError.unreachable(url: serverURL, reason: "\(error)")
+    private func refusal(_ answer: HTTPAnswer, json: JSONValue? = nil) -> ClientError {
+        let json = json ?? (try? JSONValue.parse(Data(answer.body)))
+        guard let error = json?["error"]?.objectValue, let message = error["message"]?.stringValue else {
+            return ClientError.invalidResponse(url: serverURL, detail: "HTTP \(answer.status) without an error message")
         }
-    }
-
-    private func decode(status: Int, data: Data) throws(ClientError) -> JSONValue {
-        guard let json = try? JSONValue.parse(data) else {
-            throw ClientError.invalidResponse(url: serverURL, detail: "HTTP \(status), not JSON")
-        }
-        if (200..<300).contains(status) { return json }
-        guard let error = json["error"]?.objectValue, let message = error["message"]?.stringValue else {
-            throw ClientError.invalidResponse(url: serverURL, detail: "HTTP \(status) without an error message")
-        }
-        throw ClientError.refused(
-            status: status, code: error["code"]?.stringValue ?? "", message: message, field: error["field"]?.stringValue)
-    }
-
-    static func reason(_ error: URLError) -> String {
-        switch error.code {
-        case .cannotConnectToHost: "connection refused"
-        case .timedOut: "timed out"
-        case .cannotFindHost, .dnsLookupFailed: "host not found"
-        case .networkConnectionLost: "connection lost"
-        case .notConnectedToInternet: "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: "TLS handshake failed"
-        default: error.localizedDescription
-        }
+        return ClientError.refused(
+            status: answer.status, code: error["code"]?.stringValue ?? "", message: message, field: error["field"]?.stringValue)
     }
 }

@@ -8,6 +8,8 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidResponse(url: String, detail: String)
     /// The configured server address is not a usable URL.
     case invalidServerURL(String)
+    /// The certificate authorities to trust (`--ca`) could not be used.
+    case invalidTrust(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -20,7 +22,9 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidResponse(let url, let detail):
             "the server at \(url) did not answer like a brender server (\(detail)); check --server"
         case .invalidServerURL(let text):
-            "'\(text)' is not a server URL; use one like http://127.0.0.1:9999 (--server or BRENDER_SERVER)"
+            "'\(text)' is not a server URL; use one like http://127.0.0.1:9999 or https://farm.example:9999 (--server or BRENDER_SERVER)"
+        case .invalidTrust(let path, let detail):
+            "cannot use \(path) as the certificate authorities to trust (\(detail)); give a PEM file of CA certificates with --ca"
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// The answer to one HTTP request.
@@ -16,14 +17,22 @@ final class ConnectionPool: Sendable {
     let host: String
     let port: Int
     let token: String?
+    let tls: NIOSSLContext?
     private let idle = Mutex<[PooledConnection]>([])
     /// Idle connections kept open; more are closed after use.
     private let maxIdle = 4
 
-    init(host: String, port: Int, token: String? = nil) {
+    init(host: String, port: Int, token: String? = nil, tls: NIOSSLContext? = nil) {
         self.host = host
         self.port = port
         self.token = token
+        self.tls = tls
+    }
+
+    /// Runs `body` on a connection of its own, closed afterwards: for an answer that does not
+    /// end (an event stream), which would hold a pooled connection for good.
+    func withDedicatedConnection<T: Sendable>(_ body: (inout HTTP1Connection) async throws -> T) async throws -> T {
+        try await HTTP1Connection.with(host: host, port: port, token: token, tls: tls, body)
     }
 
     deinit {
@@ -47,7 +56,8 @@ final class ConnectionPool: Sendable {
                 if Task.isCancelled || error is RequestTimedOut { throw error }
             }
         }
-        return try await send(on: PooledConnection(host: host, port: port, token: token), method: method, path: path, body: body, timeout: timeout)
+        return try await send(
+            on: PooledConnection(host: host, port: port, token: token, tls: tls), method: method, path: path, body: body, timeout: timeout)
     }
 
     private func send(on connection: PooledConnection, method: HTTPMethod, path: String, body: [UInt8]?, timeout: Double) async throws
@@ -99,14 +109,14 @@ private final class PooledConnection: Sendable {
     private let signals: AsyncStream<Void>.Continuation
     private let task: Task<Void, Never>
 
-    init(host: String, port: Int, token: String?) {
+    init(host: String, port: Int, token: String?, tls: NIOSSLContext?) {
         let (stream, signals) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.signals = signals
         let state = self.state
         task = Task {
             var failure: (any Error)?
             do {
-                try await HTTP1Connection.with(host: host, port: port, token: token) { connection in
+                try await HTTP1Connection.with(host: host, port: port, token: token, tls: tls) { connection in
                     for await _ in stream {
                         guard let exchange = state.withLock({ $0.pending }) else { continue }
                         let answer = try await connection.send(method: exchange.method, path: exchange.path, body: exchange.body)

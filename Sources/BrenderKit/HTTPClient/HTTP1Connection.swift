@@ -2,11 +2,12 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One keep-alive HTTP/1.1 connection over SwiftNIO, used for one request at a time.
 ///
-/// Cheap per request (measured: about a fifth of URLSession's CPU), for processes that talk to
-/// the server all the time: workers, and the benchmark's simulated workers.
+/// Cheap per request (measured: about a fifth of URLSession's CPU); ``BrenderClient`` keeps a
+/// pool of them, and the benchmark's simulated workers use them directly.
 public struct HTTP1Connection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
@@ -21,16 +22,26 @@ public struct HTTP1Connection {
     }
 
     /// Opens a connection to `host`:`port` and runs `body` with it; closes it afterwards.
-    /// - Parameter token: sent as `Authorization: Bearer TOKEN` with every request.
+    /// - Parameters:
+    ///   - token: sent as `Authorization: Bearer TOKEN` with every request.
+    ///   - tls: speak TLS with this context (an `https://` server); the certificate must be for
+    ///     `host` (a name, or an IP address in the certificate's addresses).
     public static func with<T: Sendable>(
-        host: String = "127.0.0.1", port: Int, token: String? = nil, _ body: (inout HTTP1Connection) async throws -> T
+        host: String = "127.0.0.1", port: Int, token: String? = nil, tls: NIOSSLContext? = nil,
+        _ body: (inout HTTP1Connection) async throws -> T
     ) async throws -> T {
+        // A name goes in the handshake (SNI) and is checked against the certificate; an address
+        // may not be sent, and is checked against the certificate's addresses.
+        let serverName = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }
@@ -67,6 +78,27 @@ public struct HTTP1Connection {
             }
         }
         throw Failure(description: "the server closed the connection")
+    }
+
+    /// Sends a GET and hands the answer's body to `chunk` piece by piece as it arrives, for an
+    /// answer that does not end by itself (an event stream). Returns when the server ends it.
+    /// - Parameter head: called with the status and headers before any of the body.
+    public mutating func stream(
+        _ path: String, headers extra: [(String, String)] = [], head: (Int, HTTPHeaders) throws -> Void,
+        chunk: (ByteBuffer) async throws -> Void
+    ) async throws {
+        var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        request.headers.add(name: "Host", value: host)
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        try await outbound.write(contentsOf: [.head(request), .end(nil)])
+        while let part = try await inbound.next() {
+            switch part {
+            case .head(let response): try head(Int(response.status.code), response.headers)
+            case .body(let buffer): try await chunk(buffer)
+            case .end: return
+            }
+        }
     }
 
     /// Posts JSON bytes; returns the status and body.

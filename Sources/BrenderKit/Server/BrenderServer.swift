@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import UnixSignals
 
@@ -34,6 +37,7 @@ public struct BrenderServer: Sendable {
         let logger = self.logger
         let app = Application(
             router: router,
+            server: try Self.httpServer(tls: options.tls),
             configuration: .init(address: .hostname(host, port: options.port), serverName: "brender/\(BrenderVersion.current)"),
             services: [
                 FarmMaintenanceService(farm: farm, interval: .milliseconds(Int64(min(1000, options.farm.workerTimeout * 250))))
@@ -61,5 +65,31 @@ public struct BrenderServer: Sendable {
         await farm.close()
         withExtendedLifetime(dataDirectory) {}
         logger.info("brender server stopped")
+    }
+
+    /// HTTP/1.1, over TLS when a certificate and key are given.
+    static func httpServer(tls: (certificateChain: String, privateKey: String)?) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1() }
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain)
+        } catch {
+            throw TLSSetupError(message: "cannot read the certificate chain \(tls.certificateChain) (\(error)); give a PEM file with --tls-cert")
+        }
+        guard !chain.isEmpty else { throw TLSSetupError(message: "\(tls.certificateChain) holds no PEM certificate; give one with --tls-cert") }
+        do {
+            key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+        } catch {
+            throw TLSSetupError(message: "cannot read the private key \(tls.privateKey) (\(error)); give a PEM key file with --tls-key")
+        }
+        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        return try .tls(.http1(), tlsConfiguration: configuration)
+    }
+
+    /// The certificate or key for HTTPS cannot be used.
+    public struct TLSSetupError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
     }
 }

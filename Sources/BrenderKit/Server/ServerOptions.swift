@@ -7,6 +7,8 @@ public struct ServerOptions: Sendable {
     public var synchronous: SQLiteDatabase.SynchronousMode
     /// Largest accepted request body, in bytes.
     public var maxBodySize: Int
+    /// Serve HTTPS with this certificate chain and private key (PEM files); nil for plain HTTP.
+    public var tls: (certificateChain: String, privateKey: String)?
 
     public init(
         host: String = "0.0.0.0", port: Int = 9999, dataDirectory: String = "brender-data", farm: Farm.Options = .init(),

@@ -95,12 +95,17 @@ public enum Timestamp {
     /// "12s ago", "5m ago", "3h ago", "2d ago"; "just now" under a second.
     public static func ago(_ seconds: Double, now: Double = Timestamp.now) -> String {
         let elapsed = max(0, now - seconds)
-        switch elapsed {
-        case ..<1: return "just now"
-        case ..<60: return "\(Int(elapsed))s ago"
-        case ..<3600: return "\(Int(elapsed / 60))m ago"
-        case ..<86400: return "\(Int(elapsed / 3600))h ago"
-        default: return "\(Int(elapsed / 86400))d ago"
+        return elapsed < 1 ? "just now" : "\(duration(elapsed)) ago"
+    }
+
+    /// A length of time in its largest unit: "12s", "5m", "3h", "2d".
+    public static func duration(_ seconds: Double) -> String {
+        let seconds = max(0, seconds.isFinite ? seconds : 0)
+        switch seconds {
+        case ..<60: return "\(Int(seconds))s"
+        case ..<3600: return "\(Int(seconds / 60))m"
+        case ..<86400: return "\(Int(seconds / 3600))h"
+        default: return "\(Int(seconds / 86400))d"
         }
     }
 }

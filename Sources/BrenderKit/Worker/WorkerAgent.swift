@@ -25,6 +25,9 @@ public struct WorkerOptions: Sendable {
     public var joinToken: String?
     /// Whether this node runs command jobs (arbitrary programs); off unless asked for.
     public var allowCommands: Bool = false
+    /// For an `https://` server: a PEM file of the certificate authorities to trust instead of
+    /// the system's.
+    public var certificateAuthorities: String?
 
     public init(
         server: String, name: String, tags: [String]?, blender: String = "blender",
@@ -48,7 +51,7 @@ public struct WorkerOptions: Sendable {
 ///
 /// It never gives up on the server: when it cannot be reached the agent retries with backoff
 /// (0.5 s doubling to 10 s) and keeps rendering, and when the server no longer knows it
-/// (restarted on a fresh database, or the client was deleted) it registers again.
+/// (restarted on a fresh database) it registers again; when its client was deleted, its key is revoked and it stops.
 public actor WorkerAgent {
     let options: WorkerOptions
     let client: BrenderClient
@@ -66,7 +69,7 @@ public actor WorkerAgent {
     /// process groups a killed earlier run of this worker left behind.
     public init(options: WorkerOptions, logger: Logger) throws {
         self.options = options
-        self.client = try BrenderClient(server: options.server, keepAlive: true, token: options.joinToken)
+        self.client = try BrenderClient(server: options.server, token: options.joinToken, trust: options.certificateAuthorities)
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)

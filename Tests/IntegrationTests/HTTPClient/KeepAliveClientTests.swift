@@ -15,7 +15,7 @@ import Testing
     @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client(keepAlive: true)
+        let client = try farm.client()
         let names = try await withThrowingTaskGroup(of: String.self) { group in
             for index in 0..<20 {
                 group.addTask {
@@ -32,7 +32,7 @@ import Testing
     @Test func aRestartedServerIsReachedAgainWithoutAFailedRequest() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client(keepAlive: true)
+        let client = try farm.client()
         let id = try await register(client, "survivor")
         farm.server?.send(SIGKILL)
         farm.server?.waitForExit(timeout: 10)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func anUnreachableServerIsReportedByName() async throws {
-        let client = try BrenderClient(server: "http://127.0.0.1:1", keepAlive: true)
+        let client = try BrenderClient(server: "http://127.0.0.1:1")
         await #expect(throws: ClientError.unreachable(url: "http://127.0.0.1:1", reason: "connection refused")) {
             _ = try await client.get("/health")
         }
@@ -53,7 +53,7 @@ import Testing
     @Test func aRequestThatOutlivesItsTimeoutFails() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client(keepAlive: true)
+        let client = try farm.client()
         let id = try await register(client, "patient")
         let started = Date()
         // A long poll of 30 s with a 0.5 s time-out on the client: waiting for the server's answer,

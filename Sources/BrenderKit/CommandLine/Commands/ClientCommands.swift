@@ -11,7 +11,7 @@ enum ClientCommands {
         discussion: "Filter keys: \(Client.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
         options: [
             CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
-            CommonOptions.server, CommonOptions.token,
+            CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: [
             "brender client list",
@@ -34,7 +34,7 @@ enum ClientCommands {
 
     static let show = CommandSpec(
         "show", abstract: "Show one render node in full.",
-        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         positionals: [PositionalSpec("CLIENT", help: "The client's id or name.")],
         examples: ["brender client show node-07"],
         action: { parsed, context in
@@ -63,7 +63,7 @@ enum ClientCommands {
         options: [
             CommonOptions.filter("client"),
             .value("set", "KEY=VALUE", kind: .keyValue, repeatable: true, help: "A field to change; tags take a comma list."),
-            CommonOptions.all("client"), CommonOptions.json, CommonOptions.server, CommonOptions.token,
+            CommonOptions.all("client"), CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: [
             "brender client update --filter name=node-07 --set status=disabled",
@@ -103,7 +103,7 @@ enum ClientCommands {
             "An online client is refused unless --force is given. Deleting a client revokes its worker's credential: a worker still running stops at its next heartbeat, and that machine joins again only after its worker.key is deleted, with the join token.",
         options: [
             CommonOptions.filter("client"), .flag("force", help: "Delete online clients too."), CommonOptions.all("client"),
-            CommonOptions.json, CommonOptions.server, CommonOptions.token,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: ["brender client delete --filter name=old-node", "brender client delete --filter connection=offline"],
         action: { parsed, context in

@@ -12,6 +12,10 @@ enum CommonOptions {
         "token", "TOKEN", environment: "BRENDER_TOKEN",
         help: "The admin token or a named token (default: DATA/tokens/admin.token when readable, DATA being $BRENDER_DATA or ./brender-data).")
 
+    static let ca = OptionSpec.value(
+        "ca", "FILE", environment: "BRENDER_CA",
+        help: "For an https:// server: trust the certificate authorities in this PEM file instead of the system's.")
+
     static let json = OptionSpec.flag("json", help: "Print the server's JSON items instead of a table.")
 
     static func filter(_ item: String) -> OptionSpec {
@@ -40,7 +44,7 @@ enum CommonOptions {
 
     /// The client for `--server`, with the admin token.
     static func client(_ parsed: ParsedCommand) throws -> BrenderClient {
-        try BrenderClient(server: parsed.string("server") ?? defaultServer, token: token(parsed))
+        try BrenderClient(server: parsed.string("server") ?? defaultServer, token: token(parsed), trust: parsed.string("ca"))
     }
 
     /// `--token` or `BRENDER_TOKEN`; else the token file of a local data directory this user can

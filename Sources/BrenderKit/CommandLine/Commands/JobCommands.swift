@@ -1,10 +1,11 @@
 import Foundation
+import UnixSignals
 
 /// `brender job ...`: submit and manage render jobs.
 enum JobCommands {
     static let spec = CommandSpec(
         "job", abstract: "Submit and manage render jobs.",
-        subcommands: [submit, list, show, update, pause, resume, cancel, requeue, delete])
+        subcommands: [submit, list, show, watch, update, pause, resume, cancel, requeue, delete])
 
     static let submit = CommandSpec(
         "submit", abstract: "Submit a job: render FILE.blend's frames on the farm.",
@@ -48,7 +49,7 @@ enum JobCommands {
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "Blender to read the scene with, when needed."),
             .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
             .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
-            CommonOptions.json, CommonOptions.server, CommonOptions.token,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         positionals: [
             PositionalSpec("FILE.blend|ARGV", optional: true, repeated: true, help: "The .blend file; for --type command, the command after --.")
@@ -76,7 +77,7 @@ enum JobCommands {
                 context.print(String(id))
             }
             guard parsed.flag("wait") else { return 0 }
-            return try await JobProgress.follow(jobID: id, client: CommonOptions.client(parsed), context: context)
+            return try await JobProgress.followUntilInterrupted(jobID: id, client: CommonOptions.client(parsed), context: context)
         })
 
     static func submissionValues(_ parsed: ParsedCommand) async throws -> [String: JSONValue] {
@@ -191,7 +192,7 @@ enum JobCommands {
             .value("task-timeout", "SECONDS", kind: .seconds, help: "Stop a task that runs longer than this (0: no limit)."),
             .value("blocklist-threshold", "N", kind: .integer(1...100), help: "Failed tasks after which a client gets no more of the job."),
             .value("after", "JOB", kind: .integer(1...Int.max), repeatable: true, help: "Wait for these jobs instead (repeatable)."),
-            CommonOptions.json, CommonOptions.server, CommonOptions.token,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
         examples: ["brender job update 12 --priority 90", "brender job update 12 13 --tags gpu --max-attempts 5"],
@@ -226,7 +227,7 @@ enum JobCommands {
         discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
         options: [
             CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
-            CommonOptions.server, CommonOptions.token,
+            CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
         action: { parsed, context in
@@ -256,9 +257,21 @@ enum JobCommands {
             return 0
         })
 
+    static let watch = CommandSpec(
+        "watch", abstract: "Follow a job live until it ends.",
+        discussion:
+            "Follows the server's event stream: a progress bar with frames done, the rate and the time left on a terminal (colours unless NO_COLOR is set), one line per change otherwise. Exits 0 when the job completes, 1 when it fails or is canceled. Ctrl-C stops watching; the job goes on.",
+        options: [CommonOptions.server, CommonOptions.token, CommonOptions.ca],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
+        examples: ["brender job watch 12", "brender job watch 12 && notify-send 'shot rendered'"],
+        action: { parsed, context in
+            let id = Int64(parsed.positional("JOB")!)!
+            return try await JobProgress.followUntilInterrupted(jobID: id, client: CommonOptions.client(parsed), context: context)
+        })
+
     static let show = CommandSpec(
         "show", abstract: "Show one job in full.",
-        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
         action: { parsed, context in
             let id = Int64(parsed.positional("JOB")!)!
@@ -298,7 +311,7 @@ enum JobCommands {
     /// `pause`, `resume`, `cancel`: set the status of the given jobs.
     static func statusCommand(_ name: String, status: JobStatus, abstract: String, verb: String) -> CommandSpec {
         CommandSpec(
-            name, abstract: abstract, options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+            name, abstract: abstract, options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
             positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
             action: { parsed, context in
                 let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
@@ -329,7 +342,7 @@ enum JobCommands {
         options: [
             .flag("all", help: "Requeue completed tasks too: render the whole job again."),
             .flag("clear-blocklist", help: "Let the clients blocklisted for the job take its tasks again."), CommonOptions.json,
-            CommonOptions.server, CommonOptions.token,
+            CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), help: "The job's id.")],
         action: { parsed, context in
@@ -358,7 +371,7 @@ enum JobCommands {
 
     static let delete = CommandSpec(
         "delete", abstract: "Delete jobs that are not running, with their tasks and logs (rendered files stay).",
-        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
         action: { parsed, context in
             let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
@@ -378,19 +391,59 @@ enum JobCommands {
     }
 }
 
-/// Follows a job until it ends, with a progress bar on a terminal or plain lines otherwise.
+/// Follows a job until it ends, on the server's event stream: a progress bar on a terminal
+/// (standard error), one line per change otherwise.
 enum JobProgress {
+    private struct Ended: Error {}
+
+    /// ``follow(jobID:client:context:)``, until Ctrl-C (SIGINT), which stops the watching and
+    /// leaves the job alone: exit status 130, as for any command a shell user interrupts.
+    static func followUntilInterrupted(jobID: Int64, client: BrenderClient, context: CommandContext) async throws -> Int32 {
+        try await withThrowingTaskGroup(of: Int32.self) { group in
+            group.addTask { try await follow(jobID: jobID, client: client, context: context) }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint) {
+                    if context.errorOutput.isTerminal { context.errorOutput.write("\n") }
+                    context.printError("stopped watching job \(jobID); it goes on ('brender job cancel \(jobID)' stops it)")
+                    return 130
+                }
+                return 130
+            }
+            let first = try await group.next() ?? 0
+            group.cancelAll()
+            return first
+        }
+    }
+
     static func follow(jobID: Int64, client: BrenderClient, context: CommandContext) async throws -> Int32 {
-        let terminal = context.errorOutput.isTerminal
-        var lastLine = ""
+        var display = ProgressLine(jobID: jobID, context: context)
+        var lastEventID: String?
         var unreachableSince: Double?
         while true {
-            let job: JSONValue
             do {
-                let response = try await client.send(APIRequest(item: "job", action: "read", filters: ["id": .int(jobID)]))
-                guard let found = response.items.first else { throw CommandFailure("job \(jobID) was deleted") }
-                job = found
-                unreachableSince = nil
+                try await client.followEvents(
+                    jobs: [jobID], after: lastEventID,
+                    opened: {
+                        unreachableSince = nil
+                        // Events from now on reach this reader; read the state they change.
+                        if lastEventID == nil, try await display.show(read(jobID, client)) { throw Ended() }
+                    }
+                ) { event in
+                    if let id = event.id { lastEventID = id }
+                    switch event.event {
+                    case "job":
+                        guard let job = try? JSONValue.parse(Data(event.data.utf8)) else { return true }
+                        return !display.show(job)
+                    case "reset":
+                        // Events were lost (the server restarted): read the state again.
+                        return try await !display.show(read(jobID, client))
+                    case "job_deleted":
+                        throw CommandFailure("job \(jobID) was deleted")
+                    default:
+                        return true
+                    }
+                }
+            } catch is Ended {
             } catch let error as ClientError where error.status == nil {
                 // The server may be restarting: keep following for a while.
                 let since = unreachableSince ?? Timestamp.now
@@ -399,25 +452,19 @@ enum JobProgress {
                 try await Task.sleep(for: .seconds(1))
                 continue
             }
-            let status = JobStatus(rawValue: job["status"]?.stringValue ?? "") ?? .queued
-            let done = job["frames_done"]?.intValue ?? 0
-            let total = job["frames_total"]?.intValue ?? 0
-            let line = "job \(jobID): \(done)/\(total) frames (\(JobCommands.percent(done, total))), \(status.rawValue)"
-            if terminal {
-                let width = 30
-                let filled = total == 0 ? 0 : Int(Double(done) / Double(total) * Double(width))
-                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                context.errorOutput.write("\r[\(bar)] \(line)\u{1B}[K")
-            } else if line != lastLine {
-                context.print(line)
+            if let status = display.finishedStatus {
+                display.end()
+                return try await report(read(jobID, client), status: status, client: client, context: context)
             }
-            lastLine = line
-            if status.isFinished {
-                if terminal { context.errorOutput.write("\n") }
-                return try await report(job, status: status, client: client, context: context)
-            }
-            try await Task.sleep(for: .milliseconds(250))
+            // The server ended the stream (it is stopping): follow on from the last event.
+            try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    private static func read(_ jobID: Int64, _ client: BrenderClient) async throws -> JSONValue {
+        let response = try await client.send(APIRequest(item: "job", action: "read", filters: ["id": .int(jobID)]))
+        guard let job = response.items.first else { throw CommandFailure("there is no job \(jobID); see 'brender job list'") }
+        return job
     }
 
     private static func report(_ job: JSONValue, status: JobStatus, client: BrenderClient, context: CommandContext) async throws -> Int32 {

@@ -12,7 +12,7 @@ enum PathMapCommands {
         subcommands: [list, set, delete])
 
     static let list = CommandSpec(
-        "list", abstract: "List path maps.", options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        "list", abstract: "List path maps.", options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         action: { parsed, context in
             let response = try await CommonOptions.client(parsed).send(APIRequest(item: "pathmap", action: "read"))
             if parsed.flag("json") {
@@ -35,7 +35,7 @@ enum PathMapCommands {
             .value("linux", "PREFIX", help: "The prefix on Linux, e.g. /mnt/projects ('' removes it)."),
             .value("darwin", "PREFIX", help: "The prefix on macOS, e.g. /Volumes/projects."),
             .value("windows", "PREFIX", help: "The prefix on Windows, e.g. P:\\ or \\\\nas\\projects."),
-            CommonOptions.json, CommonOptions.server, CommonOptions.token,
+            CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         positionals: [PositionalSpec("NAME", help: "The map's name.")],
         examples: ["brender pathmap set projects --linux /mnt/projects --darwin /Volumes/projects --windows 'P:\\'"],
@@ -62,7 +62,7 @@ enum PathMapCommands {
         })
 
     static let delete = CommandSpec(
-        "delete", abstract: "Delete a path map.", options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        "delete", abstract: "Delete a path map.", options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         positionals: [PositionalSpec("NAME", help: "The map's name.")],
         action: { parsed, context in
             let name = parsed.positional("NAME")!

@@ -17,6 +17,10 @@ enum DaemonCommands {
                 "listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999",
                 help: "Address to listen on; port 0 picks a free port."),
             .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
+            .value(
+                "tls-cert", "FILE", environment: "BRENDER_TLS_CERT",
+                help: "Serve HTTPS with this certificate (PEM, the server's first, then its chain); needs --tls-key."),
+            .value("tls-key", "FILE", environment: "BRENDER_TLS_KEY", help: "The certificate's private key (PEM) for HTTPS."),
             .value("worker-timeout", "SECONDS", kind: .seconds, default: "60", help: "A worker not heard from for this long goes offline."),
             .value(
                 "slow-task-factor", "K", kind: .seconds, default: "5",
@@ -36,14 +40,22 @@ enum DaemonCommands {
             options.farm.workerTimeout = parsed.seconds("worker-timeout") ?? 60
             options.farm.slowTaskFactor = max(1, parsed.seconds("slow-task-factor") ?? 5)
             options.synchronous = parsed.string("sync") == "full" ? .full : .normal
+            switch (parsed.string("tls-cert"), parsed.string("tls-key")) {
+            case (let certificate?, let key?): options.tls = (certificate, key)
+            case (nil, nil): break
+            default: throw UsageError("--tls-cert and --tls-key go together", hint: "give both for HTTPS, or neither for HTTP")
+            }
+            let scheme = options.tls == nil ? "http" : "https"
             let logger = makeLogger("brender.server", level: parsed.string("log-level"))
             let dataDirectory = options.dataDirectory
             do {
                 try await BrenderServer(options: options, logger: logger).run { port in
-                    context.print("brender server listening on http://\(address.host):\(port) (data: \(dataDirectory))")
+                    context.print("brender server listening on \(scheme)://\(address.host):\(port) (data: \(dataDirectory))")
                 }
             } catch let error as StoreError {
                 throw CommandFailure(error.description)
+            } catch let error as BrenderServer.TLSSetupError {
+                throw CommandFailure(error.message)
             } catch let error as SQLiteError {
                 throw CommandFailure("the database could not be opened or upgraded: \(error)")
             } catch {
@@ -74,6 +86,7 @@ enum DaemonCommands {
             "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
         options: [
             CommonOptions.server,
+            CommonOptions.ca,
             .value("join-token", "TOKEN", environment: "BRENDER_JOIN_TOKEN", help: "The server's join token, to register."),
             .value(
                 "join-token-file", "FILE", environment: "BRENDER_JOIN_TOKEN_FILE",
@@ -120,6 +133,7 @@ enum DaemonCommands {
                 options.ffmpeg = parsed.string("ffmpeg")!
                 options.joinToken = try joinToken(parsed)
                 options.allowCommands = parsed.flag("allow-commands")
+                options.certificateAuthorities = parsed.string("ca")
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")

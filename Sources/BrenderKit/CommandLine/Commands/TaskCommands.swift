@@ -9,7 +9,7 @@ enum TaskCommands {
         options: [
             .value("job", short: "j", "JOB", kind: .integer(1...Int.max), help: "The job whose tasks to list."),
             CommonOptions.filter("task"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
-            CommonOptions.server, CommonOptions.token,
+            CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: ["brender task list --job 3", "brender task list --job 3 --filter status=failed"],
         action: { parsed, context in
@@ -46,7 +46,10 @@ enum TaskCommands {
 
     static let log = CommandSpec(
         "log", abstract: "Print a task's log (Blender's output, every attempt).",
-        options: [.flag("follow", short: "f", help: "Keep printing new lines until the task ends."), CommonOptions.server, CommonOptions.token],
+        options: [
+            .flag("follow", short: "f", help: "Keep printing new lines until the task ends."), CommonOptions.server, CommonOptions.token,
+            CommonOptions.ca,
+        ],
         positionals: [PositionalSpec("TASK", kind: .integer(1...Int.max), help: "The task's id ('brender task list --job JOB').")],
         action: { parsed, context in
             let id = parsed.positional("TASK")!
@@ -74,7 +77,7 @@ enum TaskCommands {
 
     static let requeue = CommandSpec(
         "requeue", abstract: "Put tasks back in the queue (failed, canceled, completed or running ones).",
-        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token],
+        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
         positionals: [PositionalSpec("TASK", kind: .integer(1...Int.max), repeated: true, help: "Task ids.")],
         action: { parsed, context in
             let ids = parsed.repeatedPositional("TASK").compactMap { Int64($0) }
