@@ -8,7 +8,7 @@ import Foundation
 
 /// The benchmark scenarios, each returning its figures.
 enum BenchmarkScenarios {
-    static let names = ["dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "soak"]
+    static let names = ["dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "soak"]
 
     /// Runs one scenario at `scale` (1 = the sizes the targets are stated for).
     static func run(_ name: String, scale: Double, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
@@ -39,6 +39,8 @@ enum BenchmarkScenarios {
             // A long run: 1,000,000 zero-work tasks through 100 workers; RSS and WAL at both ends.
             return try await DispatchScenarios.throughput(
                 workers: max(2, Int(100 * scale.squareRoot())), tasks: size(1_000_000, atLeast: 1000), log: log)
+        case "events":
+            return try await EventScenarios.completionDelay(tasks: size(500, atLeast: 20), log: log)
         case "client":
             return try await DispatchScenarios.clientCost(requests: size(2_000, atLeast: 50), log: log)
         default:

@@ -172,8 +172,10 @@ enum DispatchScenarios {
         ]
     }
 
-    /// What one request costs the calling process, in CPU, through URLSession (the CLI's and the
-    /// worker's client) and through a NIO keep-alive connection (this harness's).
+    /// What one request costs the calling process, in CPU, through ``BrenderClient`` (the command
+    /// line's and the worker's: a pool of NIO connections) and through one bare NIO keep-alive
+    /// connection (this harness's simulated workers). Before the command line left URLSession,
+    /// URLSession's figure was about five times the bare connection's (BENCHMARKS.md).
     static func clientCost(requests: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
         let farm = try TestFarm()
         try farm.startServer(["--log-level", "warning", "--worker-timeout", "3600"])
@@ -184,11 +186,11 @@ enum DispatchScenarios {
             as: WorkerProtocol.Registered.self)
         let reference = WorkerProtocol.ClientReference(sender: .init(clientID: registered.clientID, key: "probe-key-0123456789"))
         func selfCPU() -> Double { ProcessUsage(pid: getpid())?.cpuSeconds ?? 0 }
-        let urlSessionStart = (selfCPU(), monotonicSeconds())
+        let pooledStart = (selfCPU(), monotonicSeconds())
         for _ in 0..<requests {
             _ = try await client.post("/worker/heartbeat", reference, as: WorkerProtocol.HeartbeatReply.self)
         }
-        let urlSession = ((selfCPU() - urlSessionStart.0) / Double(requests), (monotonicSeconds() - urlSessionStart.1) / Double(requests))
+        let pooled = ((selfCPU() - pooledStart.0) / Double(requests), (monotonicSeconds() - pooledStart.1) / Double(requests))
         let nioStart = (selfCPU(), monotonicSeconds())
         try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
             for _ in 0..<requests {
@@ -197,10 +199,10 @@ enum DispatchScenarios {
         }
         let nio = ((selfCPU() - nioStart.0) / Double(requests), (monotonicSeconds() - nioStart.1) / Double(requests))
         log(
-            "one request, client side: URLSession \(formatDuration(urlSession.0)) CPU, \(formatDuration(urlSession.1)) round trip; NIO keep-alive \(formatDuration(nio.0)) CPU, \(formatDuration(nio.1)) round trip"
+            "one request, client side: BrenderClient \(formatDuration(pooled.0)) CPU, \(formatDuration(pooled.1)) round trip; bare NIO keep-alive \(formatDuration(nio.0)) CPU, \(formatDuration(nio.1)) round trip"
         )
         return [
-            "urlsession_cpu_seconds": .double(urlSession.0), "urlsession_round_trip_seconds": .double(urlSession.1),
+            "brender_client_cpu_seconds": .double(pooled.0), "brender_client_round_trip_seconds": .double(pooled.1),
             "nio_cpu_seconds": .double(nio.0), "nio_round_trip_seconds": .double(nio.1),
         ]
     }
