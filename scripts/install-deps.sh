@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 # The chaos suite's real network partition: a network namespace and packets dropped in it.
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 [ -x /usr/sbin/iptables ] || missing+=(iptables)
+# The HTTPS tests make a certificate authority and a server certificate with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
