@@ -13,6 +13,9 @@ import NIOSSL
 public struct BrenderClient: Sendable {
     /// The server's base URL, without a trailing slash.
     public let serverURL: String
+    /// The URL's path, when the server is behind a proxy under one ("" otherwise): every request
+    /// path is under it.
+    private let basePath: String
     private let pool: ConnectionPool
 
     /// - Parameters:
@@ -23,11 +26,12 @@ public struct BrenderClient: Sendable {
         var text = server
         while text.hasSuffix("/") { text.removeLast() }
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty,
-            url.path.isEmpty
+            url.query == nil
         else {
             throw ClientError.invalidServerURL(server)
         }
         serverURL = text
+        basePath = url.path
         var tls: NIOSSLContext?
         if scheme == "https" {
             var configuration = TLSConfiguration.makeClientConfiguration()
@@ -94,7 +98,7 @@ public struct BrenderClient: Sendable {
         jobs: [Int64] = [], after lastEventID: String? = nil, opened: () async throws -> Void = {},
         _ handle: (ServerSentEvent) async throws -> Bool
     ) async throws {
-        let path = "/events" + (jobs.isEmpty ? "" : "?job=" + jobs.map(String.init).joined(separator: ","))
+        let path = basePath + "/events" + (jobs.isEmpty ? "" : "?job=" + jobs.map(String.init).joined(separator: ","))
         var parser = ServerSentEventParser()
         do {
             try await pool.withDedicatedConnection { connection in
@@ -145,7 +149,7 @@ public struct BrenderClient: Sendable {
 
     private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?, timeout: Double) async throws(ClientError) -> HTTPAnswer {
         do {
-            return try await pool.send(method: method, path: path, body: body, timeout: timeout)
+            return try await pool.send(method: method, path: basePath + path, body: body, timeout: timeout)
         } catch {
             throw ClientError.unreachable(url: serverURL, reason: Task.isCancelled ? "canceled" : Self.reason(error))
         }

@@ -49,7 +49,8 @@ public final class ServerTokens: Sendable {
             secrets[kind] = WatchedFile(path: Self.path(kind, in: directory), initial: Self.generate()) { Self.token(in: $0) }
         }
         self.secrets = secrets
-        named = WatchedFile(path: Self.namedPath(in: directory), initial: []) { Self.parseNamed($0) ?? [] }
+        // No file: no named tokens (deleting it revokes them all). A damaged one keeps the last good list.
+        named = WatchedFile(path: Self.namedPath(in: directory), initial: [], whenMissing: []) { Self.parseNamed($0) }
     }
 
     /// The current token of a kind.
@@ -200,9 +201,11 @@ public final class ServerTokens: Sendable {
 
 /// A file's parsed contents, re-read when its modification time changes (looked at at most once
 /// a second), so that an edit by another process takes effect at once without a restart. A file
-/// that is missing or does not parse keeps the last value.
+/// that does not parse keeps the last value; a missing one gives `whenMissing`, or keeps the last
+/// value when that is nil.
 final class WatchedFile<Value: Sendable>: Sendable {
     let path: String
+    private let whenMissing: Value?
     private let parse: @Sendable (String) -> Value?
     private struct State {
         var value: Value
@@ -211,8 +214,9 @@ final class WatchedFile<Value: Sendable>: Sendable {
     }
     private let state: Mutex<State>
 
-    init(path: String, initial: Value, parse: @escaping @Sendable (String) -> Value?) {
+    init(path: String, initial: Value, whenMissing: Value? = nil, parse: @escaping @Sendable (String) -> Value?) {
         self.path = path
+        self.whenMissing = whenMissing
         self.parse = parse
         state = Mutex(State(value: initial))
     }
@@ -221,13 +225,13 @@ final class WatchedFile<Value: Sendable>: Sendable {
         let now = Timestamp.now
         let known = state.withLock { $0 }
         if now - known.checkedAt < 1 { return known.value }
-        let modified =
-            ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         guard modified != known.modified else {
             state.withLock { $0.checkedAt = now }
             return known.value
         }
-        let fresh = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(parse)
+        let fresh = attributes == nil ? whenMissing : (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(parse)
         return state.withLock { state in
             state.checkedAt = now
             state.modified = modified

@@ -42,6 +42,16 @@ import Testing
         #expect(await gate.principal("Bearer \(wall.token)", from: "a") != nil)
     }
 
+    @Test func deletingTheNamedTokenFileRevokesEveryNamedToken() async throws {
+        let (gate, directory) = try gate()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wall = try ServerTokens.create(name: "wall", role: .readOnly, dataDirectory: directory)
+        #expect(await eventually { await gate.principal("Bearer \(wall.token)", from: "a") != nil })
+        try FileManager.default.removeItem(atPath: ServerTokens.namedPath(in: ServerTokens.directory(of: directory)))
+        #expect(await eventually { await gate.principal("Bearer \(wall.token)", from: "a") == nil })
+        #expect(await gate.principal("Bearer \(gate.tokens.token(.admin))", from: "a") == .admin)
+    }
+
     @Test func aDamagedNamedTokenFileIsRefusedNotHalfRead() {
         #expect(ServerTokens.parseNamed("# comment\nalice submit 1.5 abc\n\n")?.map(\.name) == ["alice"])
         #expect(ServerTokens.parseNamed("alice superuser 1.5 abc\n") == nil)
