@@ -23,9 +23,10 @@ public struct Client: Sendable {
     public var lastSeen: Double
     /// The task the client runs, as (job, task); derived from the tasks, not stored with the client.
     public var currentTask: (jobID: Int64, taskID: Int64)?
-    /// The key of the worker process that holds this record: every worker request must carry it.
-    /// Never shown through the API.
-    public var key: String = ""
+    /// The digest (``keyDigest(_:)``) of the key of the worker process that holds this record:
+    /// every worker request must carry the key. The key itself is never stored; neither is shown
+    /// through the API.
+    public var keyDigest: String = ""
     /// The process id of that worker, for messages to whoever is refused its name.
     public var pid: Int32 = 0
     /// Hours in which the node belongs to its user and takes no new tasks.
@@ -35,12 +36,17 @@ public struct Client: Sendable {
     /// What the node can do besides rendering, e.g. `ffmpeg` (video tasks).
     public var capabilities: [String] = []
 
+    /// What is stored of a worker key.
+    public static func keyDigest(_ key: String) -> String {
+        SHA256.credentialDigest(key)
+    }
+
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
         connection: Connection = .online, activity: Activity = .idle, version: String, registeredAt: Double, lastSeen: Double,
-        key: String = "", pid: Int32 = 0
+        keyDigest: String = "", pid: Int32 = 0
     ) {
-        self.key = key
+        self.keyDigest = keyDigest
         self.pid = pid
         self.id = id
         self.name = name
@@ -63,7 +69,7 @@ extension Client: Equatable {
         lhs.id == rhs.id && lhs.name == rhs.name && lhs.hostname == rhs.hostname && lhs.platform == rhs.platform
             && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.activity == rhs.activity
             && lhs.version == rhs.version && lhs.registeredAt == rhs.registeredAt && lhs.lastSeen == rhs.lastSeen
-            && lhs.key == rhs.key && lhs.pid == rhs.pid && lhs.schedule == rhs.schedule && lhs.timeZone == rhs.timeZone
+            && lhs.keyDigest == rhs.keyDigest && lhs.pid == rhs.pid && lhs.schedule == rhs.schedule && lhs.timeZone == rhs.timeZone
             && lhs.capabilities == rhs.capabilities
     }
 }

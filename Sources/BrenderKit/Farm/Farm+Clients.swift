@@ -129,14 +129,17 @@ extension Farm {
             for client in matches {
                 try store.deleteClient(id: client.id)
                 // Its worker's credential dies with it: that worker cannot register again with it.
-                if !client.key.isEmpty { try store.revokeWorkerKey(client.key, clientID: client.id, name: client.name, at: time) }
+                if !client.keyDigest.isEmpty {
+                    try store.revokeWorkerKey(client.keyDigest, clientID: client.id, name: client.name, at: time)
+                }
             }
         }
         for client in matches {
             try? releaseLostTask(of: client.id, reason: "its client \(client.name) was deleted")
             clients[client.id] = nil
             clientIDsByName[client.name] = nil
-            clientIDsByKey[client.key] = nil
+            clientIDsByKey[client.keyDigest] = nil
+            verifiedKeys[client.id] = nil
             endWait(clientID: client.id)
             logger.info("client deleted", metadata: ["client": "\(client.id)", "name": "\(client.name)"])
             announce(client: client.id)

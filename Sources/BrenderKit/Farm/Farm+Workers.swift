@@ -22,18 +22,19 @@ extension Farm {
                 try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
             }
         }
-        if let id = clientIDsByKey[registration.key], clients[id] != nil {
-            return try reattach(id, registration, tags: tags, takeover: false)
+        let digest = Client.keyDigest(registration.key)
+        if let id = clientIDsByKey[digest], clients[id] != nil {
+            return try reattach(id, registration, keyDigest: digest, tags: tags, takeover: false)
         }
-        if let revoked = try writeThrough({ try store.revocation(ofWorkerKey: registration.key) }) {
+        if let revoked = try writeThrough({ try store.revocation(ofWorkerKey: digest) }) {
             throw FarmError.forbidden(
                 "this worker's credential was revoked when its client \(revoked.clientID) (\(revoked.name)) was deleted at \(Timestamp.format(revoked.revokedAt)); to let this machine join again, delete worker.key in its state directory and start it with the join token",
                 field: "key")
         }
         var name = registration.name
         if let id = clientIDsByName[name], let holder = clients[id] {
-            if holder.connection == .offline || holder.key.isEmpty {
-                return try reattach(id, registration, tags: tags, takeover: true)
+            if holder.connection == .offline || holder.keyDigest.isEmpty {
+                return try reattach(id, registration, keyDigest: digest, tags: tags, takeover: true)
             }
             guard !registration.nameGiven, let free = freeName(like: name) else {
                 throw FarmError.conflict(
@@ -45,14 +46,15 @@ extension Farm {
         let time = now()
         var client = Client(
             id: 0, name: name, hostname: registration.hostname, platform: registration.platform, tags: tags ?? [],
-            version: registration.version, registeredAt: time, lastSeen: time, key: registration.key, pid: registration.pid)
+            version: registration.version, registeredAt: time, lastSeen: time, keyDigest: digest, pid: registration.pid)
         client.timeZone = registration.timeZone
         client.capabilities = registration.capabilities
         let fresh = client
         client.id = try writeThrough { try store.insertClient(fresh) }
         clients[client.id] = client
         clientIDsByName[client.name] = client.id
-        clientIDsByKey[client.key] = client.id
+        clientIDsByKey[client.keyDigest] = client.id
+        verifiedKeys[client.id] = registration.key
         logger.info(
             "client registered",
             metadata: ["client": "\(client.id)", "name": "\(client.name)", "host": "\(client.hostname)", "pid": "\(client.pid)"])
@@ -62,7 +64,7 @@ extension Farm {
 
     /// A worker takes up a known record: its own (restarted), or an offline one of its name.
     private func reattach(
-        _ id: Int64, _ registration: WorkerProtocol.Registration, tags: [String]?, takeover: Bool
+        _ id: Int64, _ registration: WorkerProtocol.Registration, keyDigest: String, tags: [String]?, takeover: Bool
     ) throws(FarmError) -> WorkerProtocol.Registered {
         // A worker that registers runs nothing: whatever it ran before it restarted goes back.
         try releaseLostTask(of: id, reason: takeover ? "another worker took over its client's name" : "its worker restarted")
@@ -75,17 +77,18 @@ extension Farm {
         client.connection = .online
         client.activity = .idle
         client.lastSeen = now()
-        client.key = registration.key
+        client.keyDigest = keyDigest
         client.pid = registration.pid
         client.timeZone = registration.timeZone
         client.capabilities = registration.capabilities
         let updated = client
         try writeThrough { try store.updateClient(updated) }
         clients[id] = updated
-        clientIDsByKey[previous.key] = nil
-        clientIDsByKey[updated.key] = id
+        clientIDsByKey[previous.keyDigest] = nil
+        clientIDsByKey[updated.keyDigest] = id
+        verifiedKeys[id] = registration.key
         endWait(clientID: id)
-        if takeover && !previous.key.isEmpty {
+        if takeover && !previous.keyDigest.isEmpty {
             logger.warning(
                 "client taken over by another worker process",
                 metadata: [
@@ -112,10 +115,14 @@ extension Farm {
         guard var client = clients[sender.clientID] else {
             throw FarmError.notFound("client \(sender.clientID) is not registered; register again", field: "client_id")
         }
-        guard client.key == sender.key else {
-            throw FarmError.conflict(
-                "client \(client.id) (\(client.name)) is now held by another worker process, on host \(client.hostname) (pid \(client.pid)); this process must stop, or run with another --name",
-                field: "key")
+        // The key's digest is worked out once per worker process, not on every request.
+        if verifiedKeys[client.id] != sender.key {
+            guard client.keyDigest == Client.keyDigest(sender.key) else {
+                throw FarmError.conflict(
+                    "client \(client.id) (\(client.name)) is now held by another worker process, on host \(client.hostname) (pid \(client.pid)); this process must stop, or run with another --name",
+                    field: "key")
+            }
+            verifiedKeys[client.id] = sender.key
         }
         client.lastSeen = now()
         let cameBack = client.connection == .offline

@@ -33,7 +33,11 @@ public actor Farm {
 
     var clients: [Int64: Client] = [:]
     var clientIDsByName: [String: Int64] = [:]
+    /// Client ids by the digest of their worker's key.
     var clientIDsByKey: [String: Int64] = [:]
+    /// The key each client's worker last proved it holds, in memory only, so that a request is
+    /// checked by comparing strings rather than digesting its key again.
+    var verifiedKeys: [Int64: String] = [:]
 
     var jobs: [Int64: JobRuntime] = [:]
     /// Job ids ascending; their first task ids ascend too, so a task id finds its job by binary search.
@@ -86,10 +90,22 @@ public actor Farm {
         self.reserve = StorageReserve(directory: dataDirectory)
         self.logs = TaskLogStore(directory: logDirectory ?? dataDirectory.appendingPathComponent("logs"))
         self.defaultOutputDirectory = outputDirectory ?? dataDirectory.deletingLastPathComponent().appendingPathComponent("renders")
-        for client in try store.loadClients() {
+        var undigested: [Client] = []
+        for var client in try store.loadClients() {
+            // Keys stored before brender kept only digests are replaced by their digest.
+            if !client.keyDigest.isEmpty && !client.keyDigest.hasPrefix("sha256:") {
+                client.keyDigest = Client.keyDigest(client.keyDigest)
+                undigested.append(client)
+            }
             clients[client.id] = client
             clientIDsByName[client.name] = client.id
-            if !client.key.isEmpty { clientIDsByKey[client.key] = client.id }
+            if !client.keyDigest.isEmpty { clientIDsByKey[client.keyDigest] = client.id }
+        }
+        if !undigested.isEmpty {
+            let store = self.store
+            try store.transaction {
+                for client in undigested { try store.updateClient(client) }
+            }
         }
         // Rebuild what is derived from the tasks: counters, dispatch order, who runs what.
         var tasksByJob: [Int64: [RenderTask]] = [:]

@@ -19,11 +19,13 @@ public final class ServerTokens: Sendable {
         case join
     }
 
-    /// A token with a name and a role, made by `brender server token create`.
+    /// A token with a name and a role, made by `brender server token create`. Only its digest is
+    /// kept: the secret is printed once, when it is made.
     public struct Named: Sendable, Equatable {
         public var name: String
         public var role: Role
-        public var token: String
+        /// ``SHA256/credentialDigest(_:)`` of the secret.
+        public var digest: String
         public var createdAt: Double
     }
 
@@ -63,7 +65,10 @@ public final class ServerTokens: Sendable {
     func principal(presenting presented: String) -> Principal? {
         var found: Principal?
         if AuthGate.constantTimeEqual(presented, token(.admin)) { found = .admin }
-        for entry in named.value where AuthGate.constantTimeEqual(presented, entry.token) && found == nil {
+        let entries = named.value
+        guard !entries.isEmpty else { return found }
+        let digest = SHA256.credentialDigest(presented)
+        for entry in entries where AuthGate.constantTimeEqual(digest, entry.digest) && found == nil {
             found = Principal(name: entry.name, role: entry.role)
         }
         return found
@@ -123,12 +128,13 @@ public final class ServerTokens: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw TokenError(message: "cannot read \(path); run this as the user the server runs as")
         }
-        guard let entries = parseNamed(text) else { throw TokenError(message: "\(path) is damaged: a line is not 'NAME ROLE CREATED TOKEN'") }
+        guard let entries = parseNamed(text) else { throw TokenError(message: "\(path) is damaged: a line is not 'NAME ROLE CREATED DIGEST'") }
         return entries
     }
 
-    /// Makes a named token; returns it. Refused when the name is taken or reserved.
-    public static func create(name: String, role: Role, dataDirectory: URL) throws -> Named {
+    /// Makes a named token; returns its entry and its secret (which is not kept). Refused when the
+    /// name is taken or reserved.
+    public static func create(name: String, role: Role, dataDirectory: URL) throws -> (entry: Named, token: String) {
         guard FieldType.isValidName(name), !Kind.allCases.map(\.rawValue).contains(name) else {
             throw TokenError(message: "'\(name)' cannot name a token: use \(FieldType.name.summary), other than admin and join")
         }
@@ -136,10 +142,12 @@ public final class ServerTokens: Sendable {
         guard !entries.contains(where: { $0.name == name }) else {
             throw TokenError(message: "a token named '\(name)' exists; revoke it first, or choose another name")
         }
-        let entry = Named(name: name, role: role, token: generate(), createdAt: (Timestamp.now * 1000).rounded() / 1000)
+        let token = generate()
+        let entry = Named(
+            name: name, role: role, digest: SHA256.credentialDigest(token), createdAt: (Timestamp.now * 1000).rounded() / 1000)
         entries.append(entry)
         try saveNamed(entries, dataDirectory: dataDirectory)
-        return entry
+        return (entry, token)
     }
 
     /// Revokes a named token; the running server refuses it within a second.
@@ -154,8 +162,8 @@ public final class ServerTokens: Sendable {
 
     private static func saveNamed(_ entries: [Named], dataDirectory: URL) throws {
         let directory = try prepare(directory(of: dataDirectory))
-        var text = "# brender's named tokens: NAME ROLE CREATED TOKEN ('brender server token create|revoke' change this file)\n"
-        for entry in entries { text += "\(entry.name) \(entry.role.rawValue) \(entry.createdAt) \(entry.token)\n" }
+        var text = "# brender's named tokens: NAME ROLE CREATED DIGEST ('brender server token create|revoke' change this file)\n"
+        for entry in entries { text += "\(entry.name) \(entry.role.rawValue) \(entry.createdAt) \(entry.digest)\n" }
         try write(text, to: namedPath(in: directory))
     }
 
@@ -164,8 +172,9 @@ public final class ServerTokens: Sendable {
         var entries: [Named] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy(\.isWhitespace) {
             let parts = line.split(separator: " ")
-            guard parts.count == 4, let role = Role(rawValue: String(parts[1])), let created = Double(parts[2]) else { return nil }
-            entries.append(Named(name: String(parts[0]), role: role, token: String(parts[3]), createdAt: created))
+            guard parts.count == 4, let role = Role(rawValue: String(parts[1])), let created = Double(parts[2]), parts[3].hasPrefix("sha256:")
+            else { return nil }
+            entries.append(Named(name: String(parts[0]), role: role, digest: String(parts[3]), createdAt: created))
         }
         return entries
     }

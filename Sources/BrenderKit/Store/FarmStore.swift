@@ -37,7 +37,7 @@ public final class FarmStore {
                 tags: row.string(4).split(separator: ",").map(String.init),
                 status: Client.Status(rawValue: row.string(5)) ?? .disabled,
                 connection: Client.Connection(rawValue: row.string(6)) ?? .offline, activity: .idle,
-                version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), key: row.string(10), pid: Int32(row.int(11)))
+                version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), keyDigest: row.string(10), pid: Int32(row.int(11)))
             let schedule = row.string(12)
             client.schedule = schedule.isEmpty ? nil : try? WorkingHours(parsing: schedule)
             client.timeZone = row.string(13)
@@ -57,7 +57,7 @@ public final class FarmStore {
             [
                 .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
                 .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.version), .real(client.registeredAt),
-                .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)), .text(client.schedule?.description ?? ""),
+                .real(client.lastSeen), .text(client.keyDigest), .integer(Int64(client.pid)), .text(client.schedule?.description ?? ""),
                 .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
             ])
         return database.lastInsertRowID
@@ -74,7 +74,7 @@ public final class FarmStore {
             [
                 .integer(client.id), .text(client.name), .text(client.hostname), .text(client.platform),
                 .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
-                .text(client.version), .real(client.lastSeen), .text(client.key), .integer(Int64(client.pid)),
+                .text(client.version), .real(client.lastSeen), .text(client.keyDigest), .integer(Int64(client.pid)),
                 .text(client.schedule?.description ?? ""), .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
             ])
     }
@@ -88,7 +88,7 @@ public final class FarmStore {
         try database.run("DELETE FROM clients WHERE id = ?1", [.integer(id)])
     }
 
-    /// Records that a deleted client's key may not register again.
+    /// Records that a deleted client's key (its digest) may not register again.
     public func revokeWorkerKey(_ key: String, clientID: Int64, name: String, at time: Double) throws {
         try database.run(
             "INSERT OR REPLACE INTO revoked_worker_keys (worker_key, client_id, name, revoked_at) VALUES (?1, ?2, ?3, ?4)",

@@ -88,7 +88,8 @@ import Testing
 
     @Test func eventsCarryNoWorkerKey() {
         var client = Client(
-            id: 3, name: "n", hostname: "h", platform: "p", tags: [], version: "v", registeredAt: 0, lastSeen: 0, key: "secret-key-123456",
+            id: 3, name: "n", hostname: "h", platform: "p", tags: [], version: "v", registeredAt: 0, lastSeen: 0,
+            keyDigest: Client.keyDigest("secret-key-123456"),
             pid: 1)
         client.activity = .busy
         let json = FarmEvent(id: 1, body: .client(ClientSummary(client))).json

@@ -206,3 +206,31 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
         await #expect(throws: APIError.self) { try await farm.register(registration("ok", tags: ["bad tag"])) }
     }
 }
+
+/// Worker keys at rest: the database holds their digests only.
+@Suite struct WorkerKeyStorageTests {
+    @Test func theDatabaseHoldsADigestOfEachKeyNeverTheKey() async throws {
+        let fixture = try FarmFixture()
+        let key = "a-worker-key-0123456789abcdef"
+        let id = try await fixture.farm.register(.simulated("keeper", key: key)).clientID
+        let stored = try await fixture.farm.storedWorkerKeys()
+        #expect(stored == [Client.keyDigest(key)] && !stored[0].contains(key))
+        _ = try await fixture.farm.heartbeat(.init(clientID: id, key: key))
+        await #expect(throws: APIError.self) { try await fixture.farm.heartbeat(.init(clientID: id, key: key + "x")) }
+        // After a restart, with nothing in memory, the key is checked against its digest.
+        let reopened = try fixture.reopen()
+        _ = try await reopened.heartbeat(.init(clientID: id, key: key))
+        await #expect(throws: APIError.self) { try await reopened.heartbeat(.init(clientID: id, key: "someone-elses-key-0000")) }
+    }
+
+    @Test func aKeyStoredBeforeDigestsIsReplacedByItsDigestAndStillAccepted() async throws {
+        let fixture = try FarmFixture()
+        let key = "an-old-plain-key-0123456789"
+        let id = try await fixture.farm.register(.simulated("veteran", key: key)).clientID
+        try await fixture.farm.storeWorkerKeyAsPlainText(key)
+        let reopened = try fixture.reopen()
+        let stored = try await reopened.storedWorkerKeys()
+        #expect(stored == [Client.keyDigest(key)])
+        _ = try await reopened.heartbeat(.init(clientID: id, key: key))
+    }
+}

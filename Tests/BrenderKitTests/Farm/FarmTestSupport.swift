@@ -1,10 +1,15 @@
+import BrenderTesting
+
 @testable import BrenderKit
 
 /// Worker calls by client id, as the unit tests make them: the farm supplies the key the client
-/// registered with, so each test speaks for the worker it names.
+/// registered with (or, after a reopen, the simulated key of its name), so each test speaks for
+/// the worker it names.
 extension Farm {
     func sender(_ clientID: Int64) -> WorkerProtocol.Sender {
-        .init(clientID: clientID, key: clients[clientID]?.key ?? "no-such-client-key")
+        .init(
+            clientID: clientID,
+            key: verifiedKeys[clientID] ?? clients[clientID].map { WorkerProtocol.Sender.simulatedKey($0.name) } ?? "no-such-client-key")
     }
 
     func requestTask(clientID: Int64, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
@@ -51,4 +56,16 @@ extension Farm {
 
     var lowOnStorage: Bool { isLowOnStorage }
     var reserveHeld: Bool { reserve.isHeld }
+}
+
+extension Farm {
+    /// The `worker_key` column of every client row, as stored.
+    func storedWorkerKeys() throws -> [String] {
+        try store.database.query("SELECT worker_key FROM clients ORDER BY id") { $0.string(0) }
+    }
+
+    /// Overwrites every client's stored key, as a database from before digests would hold it.
+    func storeWorkerKeyAsPlainText(_ key: String) throws {
+        try store.database.run("UPDATE clients SET worker_key = ?1", [.text(key)])
+    }
 }

@@ -53,9 +53,10 @@ import Testing
     }
 
     @Test func aDamagedNamedTokenFileIsRefusedNotHalfRead() {
-        #expect(ServerTokens.parseNamed("# comment\nalice submit 1.5 abc\n\n")?.map(\.name) == ["alice"])
-        #expect(ServerTokens.parseNamed("alice superuser 1.5 abc\n") == nil)
-        #expect(ServerTokens.parseNamed("alice submit abc\n") == nil)
+        #expect(ServerTokens.parseNamed("# comment\nalice submit 1.5 sha256:abc\n\n")?.map(\.name) == ["alice"])
+        #expect(ServerTokens.parseNamed("alice superuser 1.5 sha256:abc\n") == nil)
+        #expect(ServerTokens.parseNamed("alice submit sha256:abc\n") == nil)
+        #expect(ServerTokens.parseNamed("alice submit 1.5 plain-secret\n") == nil, "only digests are kept")
     }
 
     @Test func constantTimeComparisonIsStillAComparison() {

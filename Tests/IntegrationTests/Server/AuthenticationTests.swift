@@ -201,6 +201,8 @@ import Testing
         #expect(try await api(farm, token: token, read).0 == 200)
         let listed = try farm.run(["server", "token", "list", "--data", farm.dataDirectory.path])
         #expect(listed.stdout.contains("pipeline") && listed.stdout.contains("submit") && !listed.stdout.contains(token))
+        let file = try String(contentsOfFile: ServerTokens.namedPath(in: ServerTokens.directory(of: farm.dataDirectory)), encoding: .utf8)
+        #expect(!file.contains(token) && file.contains(SHA256.credentialDigest(token)), "only the digest is kept")
         #expect(try farm.run(["server", "token", "create", "pipeline", "--data", farm.dataDirectory.path]).status == 1, "a name is taken once")
         #expect(try farm.run(["server", "token", "revoke", "pipeline", "--data", farm.dataDirectory.path]).status == 0)
         #expect(await eventually { try await api(farm, token: token, read).0 == 401 })
