@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product brender >&2
+swift build -c release --static-swift-stdlib --product brender >&2
 brender="$PWD/.build/release/brender"
 demo="$PWD/brender-demo"
 # Each run starts a fresh farm (the scene made before is kept).

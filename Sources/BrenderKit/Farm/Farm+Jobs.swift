@@ -293,13 +293,14 @@ extension Farm {
             guard values["status"] == "queued", values.count == 1 else {
                 throw FarmError.invalid("tasks can only be requeued: set {\"status\": \"queued\"}", field: "values")
             }
-            let matches = matchingTasks(filters, context)
-            let ownJobs = Set(
-                try owned(
-                    Array(Set(matches.map(\.task.jobID))).compactMap { jobs[$0] }, by: principal,
-                    askedFor: filters.accepted("id") ?? filters.accepted("job")
-                ).map(\.job.id))
-            return try requeue(matches.filter { ownJobs.contains($0.task.jobID) }.map(\.task))
+            var matches = matchingTasks(filters, context)
+            if principal.role == .submit {
+                // A submit token requeues the tasks of its own jobs only, as it changes its own jobs.
+                let touched = Set(matches.map(\.task.jobID)).sorted().compactMap { jobs[$0] }
+                let own = Set(try owned(touched, by: principal, askedFor: filters.accepted("id") ?? filters.accepted("job")).map(\.job.id))
+                matches.removeAll { !own.contains($0.task.jobID) }
+            }
+            return try requeue(matches.map(\.task))
         }
     }
 
