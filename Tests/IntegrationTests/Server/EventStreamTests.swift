@@ -126,4 +126,37 @@ import Testing
         #expect(interrupted.standardError.contains("stopped watching job \(running); it goes on"))
         #expect(try await farm.job(running)?["status"] == "queued")
     }
+
+    @Test func taskLogFollowPrintsEachLineAsItArrivesAndStopsWhenTheTaskEnds() async throws {
+        let farm = try TestFarm()
+        try farm.startServer()
+        let client = try farm.client()
+        let registered = try await client.post(
+            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
+        let sender = WorkerProtocol.Sender.simulated(registered.clientID, name: "sim")
+        let job = try await farm.submit(["file": "/tmp/logged.blend", "frames": "1"])
+        let reply = try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 5), as: WorkerProtocol.TaskReply.self)
+        let task = try #require(reply.task)
+        var offset = 0
+        func report(_ line: String, _ state: WorkerProtocol.TaskState) async throws {
+            _ = try await client.post(
+                "/worker/task/update",
+                WorkerProtocol.TaskUpdate(
+                    sender: sender, taskID: task.taskID, jobID: job, lease: task.lease, state: state, framesDone: state == .completed ? [1] : [],
+                    log: line, logOffset: offset), as: WorkerProtocol.TaskUpdateReply.self)
+            offset += line.utf8.count
+        }
+        try await report("line one\n", .running)
+        let follower = try ChildProcess(
+            farm.binary, ["task", "log", "--follow", String(task.taskID)],
+            environment: ["BRENDER_SERVER": farm.serverURL, "BRENDER_TOKEN": farm.adminToken!, "BRENDER_DATA": "/nonexistent"],
+            logDirectory: farm.directory, name: "log-follow")
+        #expect(await eventually { follower.standardOutput.contains("line one") })
+        try await report("line two\n", .running)
+        #expect(await eventually { follower.standardOutput.contains("line two") })
+        try await report("last line\n", .completed)
+        #expect(follower.waitForExit(timeout: 60) == 0)
+        let printed = follower.standardOutput
+        #expect(printed.hasSuffix("line one\nline two\nlast line\n"), "\(printed)")
+    }
 }

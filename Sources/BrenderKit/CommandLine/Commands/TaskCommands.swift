@@ -47,31 +47,33 @@ enum TaskCommands {
     static let log = CommandSpec(
         "log", abstract: "Print a task's log (Blender's output, every attempt).",
         options: [
-            .flag("follow", short: "f", help: "Keep printing new lines until the task ends."), CommonOptions.server, CommonOptions.token,
+            .flag("follow", short: "f", help: "Keep printing new lines as they arrive (on the event stream) until the task ends."),
+            CommonOptions.server, CommonOptions.token,
             CommonOptions.ca,
         ],
         positionals: [PositionalSpec("TASK", kind: .integer(1...Int.max), help: "The task's id ('brender task list --job JOB').")],
         action: { parsed, context in
-            let id = parsed.positional("TASK")!
+            let id = Int64(parsed.positional("TASK")!)!
             let client = try CommonOptions.client(parsed)
-            var offset = 0
+            var log = LogReader(taskID: id, client: client, context: context)
+            guard parsed.flag("follow"), try await log.readOn().isRunning else { return 0 }
+            // Follow: read on whenever the server says the task's log grew or its state changed.
+            guard let job = try await client.send(APIRequest(item: "task", action: "read", filters: ["id": .int(id)])).items.first?["job"]?.intValue
+            else { return 0 }
             while true {
-                let chunk: (body: Data, headers: [String: String])
-                do throws(ClientError) {
-                    chunk = try await client.getText("/logs/task/\(id)?offset=\(offset)")
-                } catch {
-                    if error.status == 404 { throw CommandFailure("there is no task \(id); see 'brender task list --job JOB'") }
-                    throw error
+                var ended = false
+                do {
+                    try await client.followEvents(jobs: [job], opened: { ended = try await !log.readOn().isRunning }) { event in
+                        guard event.event == "log" || event.event == "task",
+                            (try? JSONValue.parse(Data(event.data.utf8)))?["task"]?.intValue == id
+                        else { return true }
+                        ended = try await !log.readOn().isRunning
+                        return !ended
+                    }
+                } catch let error as ClientError where error.status == nil {
+                    try await Task.sleep(for: .seconds(1))  // the server may be restarting
                 }
-                offset = Int(chunk.headers["x-brender-next-offset"] ?? "") ?? offset + chunk.body.count
-                // The server answers a long log in parts: read on until there is nothing more.
-                guard chunk.body.isEmpty else {
-                    context.output.write(String(decoding: chunk.body, as: UTF8.self))
-                    continue
-                }
-                let status = TaskStatus(rawValue: chunk.headers["x-brender-task-status"] ?? "")
-                guard parsed.flag("follow"), status == .active || status == .queued else { return 0 }
-                try await Task.sleep(for: .milliseconds(500))
+                if ended { return 0 }
             }
         })
 
@@ -90,4 +92,43 @@ enum TaskCommands {
             }
             return 0
         })
+}
+
+/// Prints a task's log from where it last stopped, reading every part the server has.
+struct LogReader {
+    let taskID: Int64
+    let client: BrenderClient
+    let context: CommandContext
+    private(set) var offset = 0
+
+    init(taskID: Int64, client: BrenderClient, context: CommandContext) {
+        self.taskID = taskID
+        self.client = client
+        self.context = context
+    }
+
+    /// Prints what is new; returns the task's status.
+    mutating func readOn() async throws -> TaskStatus? {
+        while true {
+            let chunk: (body: Data, headers: [String: String])
+            do throws(ClientError) {
+                chunk = try await client.getText("/logs/task/\(taskID)?offset=\(offset)")
+            } catch {
+                if error.status == 404 { throw CommandFailure("there is no task \(taskID); see 'brender task list --job JOB'") }
+                throw error
+            }
+            offset = Int(chunk.headers["x-brender-next-offset"] ?? "") ?? offset + chunk.body.count
+            // The server answers a long log in parts: read on until there is nothing more.
+            guard chunk.body.isEmpty else {
+                context.output.write(String(decoding: chunk.body, as: UTF8.self))
+                continue
+            }
+            return TaskStatus(rawValue: chunk.headers["x-brender-task-status"] ?? "")
+        }
+    }
+}
+
+extension TaskStatus? {
+    /// Whether a task may still write to its log.
+    fileprivate var isRunning: Bool { self == .active || self == .queued }
 }
