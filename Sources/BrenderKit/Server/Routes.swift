@@ -15,9 +15,10 @@ struct BrenderRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// The server's HTTP surface: the admin API, the worker protocol and the health check.
+/// The server's HTTP surface: the admin API, the worker protocol, task logs, the event stream
+/// and the health check.
 ///
-/// `/api` and the logs need the admin token or a named token (its role limits what `/api` may
+/// `/api`, the logs and the event stream need the admin token or a named token (its role limits what `/api` may
 /// change, see ``AccessPolicy``); registering a worker needs the join token (or the admin
 /// token); the rest of the worker protocol is authenticated by each worker's own key, which
 /// only a registered worker has. `/health` is open.
