@@ -56,7 +56,8 @@ enum TaskCommands {
             let id = Int64(parsed.positional("TASK")!)!
             let client = try CommonOptions.client(parsed)
             var log = LogReader(taskID: id, client: client, context: context)
-            guard parsed.flag("follow"), try await log.readOn().isRunning else { return 0 }
+            let status = try await log.readOn()
+            guard parsed.flag("follow"), status.isRunning else { return 0 }
             // Follow: read on whenever the server says the task's log grew or its state changed.
             guard let job = try await client.send(APIRequest(item: "task", action: "read", filters: ["id": .int(id)])).items.first?["job"]?.intValue
             else { return 0 }
