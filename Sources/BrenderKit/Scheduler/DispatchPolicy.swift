@@ -60,6 +60,13 @@ enum DispatchPolicy {
     static func whyNoClientCanRun(_ runtime: JobRuntime, clients: some Collection<Client>) -> String? {
         guard !clients.isEmpty else { return nil }
         let job = runtime.job
+        let needsVideo = runtime.count(.queued, role: .video) > 0
+        func capable(_ client: Client) -> Bool {
+            job.tags.allSatisfy(client.tags.contains) && (job.kind != .command || runsCommands(client))
+                && !runtime.blocklist.isBlocked(client.id, threshold: job.blocklistThreshold) && (!needsVideo || canEncodeVideo(client))
+        }
+        // The usual answer, found at the first capable client: no list of the farm is made.
+        if clients.contains(where: capable) { return nil }
         if job.kind == .command && !clients.contains(where: runsCommands) {
             return
                 "no client runs command jobs: a worker runs them only when started with --allow-commands (command jobs run any program on the node)"
@@ -75,7 +82,7 @@ enum DispatchPolicy {
             return
                 "every client that could run it failed \(job.blocklistThreshold) of its tasks and is blocklisted (\(names)); fix the cause, then 'brender job requeue \(job.id) --clear-blocklist'"
         }
-        if runtime.count(.queued, role: .video) > 0 && !unblocked.contains(where: canEncodeVideo) {
+        if needsVideo && !unblocked.contains(where: canEncodeVideo) {
             return "no client can encode its video: none has ffmpeg (install Debian's ffmpeg on a worker, or start it with --ffmpeg PATH)"
         }
         return nil
