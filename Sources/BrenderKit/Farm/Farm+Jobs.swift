@@ -145,7 +145,7 @@ extension Farm {
                 "job": "\(jobID)", "name": "\(job.name)", "frames": "\(runtime.framesTotal)", "tasks": "\(tasks.count)",
                 "status": "\(job.status.rawValue)", "by": "\(submittedBy)",
             ])
-        events.publish(.job(JobSummary(runtime)))
+        events.publish { [.job(JobSummary(runtime))] }
         dispatchToWaiters()
         return runtime
     }

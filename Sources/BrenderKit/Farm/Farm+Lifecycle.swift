@@ -41,25 +41,27 @@ extension Farm {
     /// Tells event readers what a committed batch changed: each task's new state, then each
     /// touched job's (its counters moved with its tasks), then each client's.
     private func publish(_ batch: ChangeBatch) {
-        var bodies: [FarmEvent.Body] = []
-        bodies.reserveCapacity(batch.tasks.count + batch.jobs.count + batch.clients.count + 1)
-        var jobSeen = SeenIDs()
-        var touchedJobs: [JobRuntime] = []
-        for (runtime, index, _) in batch.tasks {
-            bodies.append(.task(runtime.tasks[index]))
-            if jobSeen.insert(runtime.job.id) { touchedJobs.append(runtime) }
+        events.publish { () -> [FarmEvent.Body] in
+            var bodies: [FarmEvent.Body] = []
+            bodies.reserveCapacity(batch.tasks.count + batch.jobs.count + batch.clients.count + 1)
+            var jobSeen = SeenIDs()
+            var touchedJobs: [JobRuntime] = []
+            for (runtime, index, _) in batch.tasks {
+                bodies.append(.task(runtime.tasks[index]))
+                if jobSeen.insert(runtime.job.id) { touchedJobs.append(runtime) }
+            }
+            for (runtime, _) in batch.jobs where jobSeen.insert(runtime.job.id) { touchedJobs.append(runtime) }
+            for runtime in touchedJobs { bodies.append(.job(JobSummary(runtime))) }
+            for (id, _) in batch.clients {
+                if let client = clients[id] { bodies.append(.client(ClientSummary(client))) }
+            }
+            return bodies
         }
-        for (runtime, _) in batch.jobs where jobSeen.insert(runtime.job.id) { touchedJobs.append(runtime) }
-        for runtime in touchedJobs { bodies.append(.job(JobSummary(runtime))) }
-        for (id, _) in batch.clients {
-            if let client = clients[id] { bodies.append(.client(ClientSummary(client))) }
-        }
-        events.publish(bodies)
     }
 
     /// Tells event readers a client's new state (or that it is gone).
     func announce(client id: Int64) {
-        events.publish(clients[id].map { .client(ClientSummary($0)) } ?? .clientDeleted(id))
+        events.publish { [clients[id].map { .client(ClientSummary($0)) } ?? .clientDeleted(id)] }
     }
 
     private func rollback(_ batch: ChangeBatch) {

@@ -89,7 +89,7 @@ extension Farm {
         }
         attempt.stored = end
         logAttempts[task.id] = attempt
-        events.publish(.log(taskID: task.id, jobID: job.id, bytes: end))
+        events.publish { [.log(taskID: task.id, jobID: job.id, bytes: end)] }
         return (end, true)
     }
 

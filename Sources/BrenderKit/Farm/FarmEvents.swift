@@ -135,9 +135,15 @@ public struct ClientSummary: Sendable, Equatable {
 /// it saw gets every event after it, in order, then the live ones. One whose id is older than
 /// what is kept (or from before a restart) gets a `reset` first: it should read the state again.
 /// A reader that falls more than ``capacity`` events behind is dropped, and resumes the same way.
+///
+/// Events are kept only while someone reads, and for ``retention`` seconds after the last reader
+/// left (long enough to reconnect): with nobody following, publishing costs a counter, not a
+/// copy of every change. A reader that comes back later gets a `reset`, never a silent gap.
 public final class EventHub: Sendable {
     /// Events kept for readers that reconnect.
     public let capacity: Int
+    /// Seconds events are still kept after the last reader left.
+    public let retention: Double
 
     /// What a reader receives.
     public enum Delivery: Sendable {
@@ -175,6 +181,14 @@ public final class EventHub: Sendable {
         var readers: [Int: Reader] = [:]
         var nextReader = 0
         var closed = false
+        /// When the last reader left.
+        var lastReaderLeftAt = -Double.greatestFiniteMagnitude
+        /// The last id of events published while none were kept (0: none so far).
+        var unkeptThrough: Int64 = 0
+
+        func isKeeping(now: Double, retention: Double) -> Bool {
+            !readers.isEmpty || now - lastReaderLeftAt < retention
+        }
 
         func oldestID(capacity: Int) -> Int64? {
             ring.isEmpty ? nil : ring[ring.count < capacity ? 0 : head].id
@@ -192,16 +206,31 @@ public final class EventHub: Sendable {
 
     private let state: Mutex<State>
 
-    /// - Parameter firstID: the first event's id (default: now in microseconds).
-    public init(capacity: Int = 65_536, firstID: Int64 = Int64(Timestamp.now * 1_000_000)) {
+    /// - Parameters:
+    ///   - firstID: the first event's id (default: now in microseconds).
+    ///   - retention: seconds to keep events after the last reader left (`.infinity`: always).
+    public init(capacity: Int = 65_536, retention: Double = 300, firstID: Int64 = Int64(Timestamp.now * 1_000_000)) {
         self.capacity = capacity
+        self.retention = retention
         state = Mutex(State(nextID: firstID))
     }
 
-    /// Records events and hands them to the readers that want them.
-    public func publish(_ bodies: [FarmEvent.Body]) {
-        guard !bodies.isEmpty else { return }
+    /// Records the events `make` describes and hands them to the readers that want them; when no
+    /// one reads (nor did lately), `make` is not called.
+    public func publish(_ make: () -> [FarmEvent.Body]) {
+        let now = Timestamp.now
         let behind = state.withLock { state -> [Reader] in
+            guard state.isKeeping(now: now, retention: retention) else {
+                if !state.ring.isEmpty {
+                    state.ring.removeAll()
+                    state.head = 0
+                }
+                // The ids go on increasing; a reader that resumes from before here gets a reset.
+                state.unkeptThrough = state.nextID
+                state.nextID += 1
+                return []
+            }
+            let bodies = make()
             var dropped: [Int] = []
             for body in bodies {
                 let event = FarmEvent(id: state.nextID, body: body)
@@ -216,6 +245,7 @@ public final class EventHub: Sendable {
                     if case .dropped = reader.continuation.yield(.event(event)) { dropped.append(key) }
                 }
             }
+            if !dropped.isEmpty && dropped.count == state.readers.count { state.lastReaderLeftAt = now }
             return dropped.compactMap { state.readers.removeValue(forKey: $0) }
         }
         // Too far behind to be served without a gap: its stream ends (outside the lock, which
@@ -223,8 +253,13 @@ public final class EventHub: Sendable {
         for reader in behind { reader.continuation.finish() }
     }
 
+    public func publish(_ bodies: [FarmEvent.Body]) {
+        guard !bodies.isEmpty else { return }
+        publish { bodies }
+    }
+
     public func publish(_ body: FarmEvent.Body) {
-        publish([body])
+        publish { [body] }
     }
 
     /// The id the next event will have.
@@ -241,8 +276,11 @@ public final class EventHub: Sendable {
             }
             if let lastID, lastID != state.nextID - 1 {
                 let oldest = state.oldestID(capacity: capacity)
-                // Older than what is kept, or newer than any event of this server's life.
-                if lastID >= state.nextID || (oldest.map { lastID < $0 - 1 } ?? true) { continuation.yield(.reset(oldest: oldest)) }
+                // Older than what is kept (or than a time nothing was kept), or newer than any
+                // event of this server's life.
+                if lastID >= state.nextID || lastID < state.unkeptThrough || (oldest.map { lastID < $0 - 1 } ?? true) {
+                    continuation.yield(.reset(oldest: oldest))
+                }
                 if lastID < state.nextID {
                     for event in state.events(after: lastID, capacity: capacity) where filter.admits(event) {
                         continuation.yield(.event(event))
@@ -256,7 +294,9 @@ public final class EventHub: Sendable {
         }
         if let key {
             continuation.onTermination = { [weak self] _ in
-                _ = self?.state.withLock { $0.readers.removeValue(forKey: key) }
+                self?.state.withLock { state in
+                    if state.readers.removeValue(forKey: key) != nil && state.readers.isEmpty { state.lastReaderLeftAt = Timestamp.now }
+                }
             }
         }
         return stream

@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func aReaderResumingFromItsLastIdGetsEveryLaterEventOnceInOrderThenLiveOnes() async {
-        let hub = EventHub(capacity: 100, firstID: 1000)
+        let hub = EventHub(capacity: 100, retention: .infinity, firstID: 1000)
         hub.publish((1...10).map(jobEvent))
         let resumed = hub.subscribe(after: 1004)
         hub.publish((11...12).map(jobEvent))
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func aReaderWithoutALastIdGetsOnlyNewEvents() async {
-        let hub = EventHub(capacity: 100, firstID: 1)
+        let hub = EventHub(capacity: 100, retention: .infinity, firstID: 1)
         hub.publish((1...3).map(jobEvent))
         let stream = hub.subscribe(after: nil)
         hub.publish(jobEvent(4))
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func anIdOlderThanWhatIsKeptOrFromAnotherLifeGetsAResetFirst() async {
-        let hub = EventHub(capacity: 4, firstID: 1)
+        let hub = EventHub(capacity: 4, retention: .infinity, firstID: 1)
         hub.publish((1...10).map(jobEvent))  // keeps 7...10
         let old = await take(5, from: hub.subscribe(after: 2))
         guard case .reset(let oldest) = old.first else {
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func aJobFilterKeepsThatJobsEventsAndNoClientEvents() async {
-        let hub = EventHub(capacity: 100, firstID: 1)
+        let hub = EventHub(capacity: 100, retention: .infinity, firstID: 1)
         let stream = hub.subscribe(after: nil, filter: .init(jobs: [2]))
         hub.publish([.jobDeleted(1), .clientDeleted(2), .log(taskID: 9, jobID: 2, bytes: 10), .jobDeleted(2)])
         let got = await take(2, from: stream)
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func aReaderTooFarBehindIsEndedAndCanResumeWithoutAGap() async {
-        let hub = EventHub(capacity: 8, firstID: 1)
+        let hub = EventHub(capacity: 8, retention: .infinity, firstID: 1)
         let slow = hub.subscribe(after: nil)
         hub.publish((1...40).map(jobEvent))  // more than it can hold: its stream ends
         var seen: [Int64] = []
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func closingEndsEveryStreamAndRefusesNewOnes() async {
-        let hub = EventHub(capacity: 8, firstID: 1)
+        let hub = EventHub(capacity: 8, retention: .infinity, firstID: 1)
         let stream = hub.subscribe(after: nil)
         hub.close()
         #expect(await take(1, from: stream).isEmpty)
@@ -95,5 +95,33 @@ import Testing
         let json = FarmEvent(id: 1, body: .client(ClientSummary(client))).json
         #expect(!json.serialized().contains("secret-key"))
         #expect(json["activity"] == "busy" && json["client"] == 3)
+    }
+
+    @Test func withNobodyReadingNothingIsKeptAndALateReaderGetsAReset() async {
+        let hub = EventHub(capacity: 100, retention: 0, firstID: 1)
+        var built = 0
+        hub.publish {
+            built += 1
+            return [.jobDeleted(1)]
+        }
+        #expect(built == 0, "no reader: the events are not even made")
+        let late = hub.subscribe(after: 0)
+        hub.publish(.jobDeleted(2))
+        let got = await take(2, from: late)
+        if case .reset = got.first {} else { Issue.record("expected a reset, got \(got)") }
+        #expect(ids(got) == [2], "ids go on increasing past what was not kept")
+    }
+
+    @Test func eventsAreKeptForAReaderThatReconnectsWithinTheRetention() async {
+        let hub = EventHub(capacity: 100, retention: 300, firstID: 1)
+        let first = hub.subscribe(after: nil)
+        hub.publish(.jobDeleted(1))
+        #expect(ids(await take(1, from: first)) == [1])
+        // The reader goes (its stream ends); events go on while it is away.
+        let finished = Task { for await _ in first {} }
+        finished.cancel()
+        hub.publish(.jobDeleted(2))
+        hub.publish(.jobDeleted(3))
+        #expect(ids(await take(2, from: hub.subscribe(after: 1))) == [2, 3])
     }
 }
