@@ -12,6 +12,11 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -x /usr/sbin/iptables ] || missing+=(iptables)
 # The HTTPS tests make a certificate authority and a server certificate with it.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The completions are checked in each shell, the manual pages under groff, the units by systemd-analyze.
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+command -v groff >/dev/null 2>&1 || missing+=(groff-base)
+[ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -40,12 +40,14 @@ public final class TestFarm: @unchecked Sendable {
     }
 
     /// Starts the server and waits until it listens. Extra arguments go to `brender server`.
-    public func startServer(_ extraArguments: [String] = [], port requestedPort: Int = 0, host: String = "127.0.0.1") throws {
+    public func startServer(
+        _ extraArguments: [String] = [], port requestedPort: Int = 0, host: String = "127.0.0.1", environment: [String: String] = [:]
+    ) throws {
         serverArguments = extraArguments
         self.host = host
         let server = try ChildProcess(
             binary, ["server", "--listen", "\(host):\(requestedPort)", "--data", dataDirectory.path] + extraArguments,
-            logDirectory: directory, name: nextLogName("server"))
+            environment: environment, logDirectory: directory, name: nextLogName("server"))
         self.server = server
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {

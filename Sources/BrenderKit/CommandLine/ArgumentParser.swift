@@ -49,7 +49,7 @@ public struct ArgumentParser: Sendable {
                 return
             }
             if let value {
-                try check(value, kind: option.kind, what: "option '\(spelled)'", commandName: commandName())
+                try Self.check(value, kind: option.kind, what: "option '\(spelled)'", commandName: commandName())
             }
             if given[option.long] != nil && !option.repeatable {
                 throw UsageError("option '--\(option.long)' was given more than once", hint: "give it once; \(helpHint())")
@@ -166,7 +166,7 @@ public struct ArgumentParser: Sendable {
             }
             let checked = argument.isRepeated ? Array(values[position...]) : [values[position]]
             for value in checked {
-                try check(value, kind: argument.kind, what: argument.name, commandName: commandName)
+                try Self.check(value, kind: argument.kind, what: argument.name, commandName: commandName)
             }
         }
         let takesAll = spec.positionals.last?.isRepeated ?? false
@@ -176,7 +176,8 @@ public struct ArgumentParser: Sendable {
         }
     }
 
-    private func check(_ value: String, kind: ValueKind, what: String, commandName: String) throws(UsageError) {
+    /// Checks a value against its kind; the error names `what` and says what is expected.
+    static func check(_ value: String, kind: ValueKind, what: String, commandName: String) throws(UsageError) {
         let hint = "see '\(commandName) --help'"
         switch kind {
         case .string:

@@ -41,8 +41,10 @@ public struct OptionSpec: Sendable {
     }
 
     /// An option that is on or off.
-    public static func flag(_ long: String, short: Character? = nil, help: String) -> OptionSpec {
-        OptionSpec(long: long, short: short, valueName: nil, kind: .string, repeatable: false, help: help, environment: nil, defaultValue: nil)
+    /// An option that is on or off; `environment` (1, true, yes or on) turns it on too.
+    public static func flag(_ long: String, short: Character? = nil, environment: String? = nil, help: String) -> OptionSpec {
+        OptionSpec(
+            long: long, short: short, valueName: nil, kind: .string, repeatable: false, help: help, environment: environment, defaultValue: nil)
     }
 
     public var isFlag: Bool { valueName == nil }

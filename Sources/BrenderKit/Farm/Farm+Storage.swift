@@ -113,3 +113,25 @@ extension Farm {
         return text
     }
 }
+
+extension Farm {
+    /// Checks the database file (`PRAGMA quick_check`) and its foreign keys, and logs the result:
+    /// at start, and once a day while the server runs. Returns whether all was well.
+    @discardableResult
+    public func checkDatabaseHealth() -> Bool {
+        do {
+            let check = try store.database.quickCheck()
+            let violations = try store.database.foreignKeyViolations()
+            if check == "ok" && violations.isEmpty {
+                logger.info("database check: ok", metadata: ["quick_check": "ok", "foreign_keys": "ok"])
+                return true
+            }
+            logger.error(
+                "database check found damage; take a backup ('brender server backup') and see the README's restore",
+                metadata: ["quick_check": "\(check.prefix(512))", "foreign_key_violations": "\(violations.prefix(20).joined(separator: ", "))"])
+        } catch {
+            logger.error("the database could not be checked: \(error)")
+        }
+        return false
+    }
+}

@@ -254,3 +254,15 @@ public actor Farm {
         }
     }
 }
+
+extension Farm {
+    /// The farm in one line, for `systemctl status`: clients online and busy, jobs running,
+    /// tasks waiting.
+    public func statusLine() -> String {
+        let online = clients.values.filter { $0.connection == .online }
+        let busy = online.filter { $0.activity == .busy }.count
+        let active = jobs.values.filter { $0.job.status == .active }.count
+        let queued = jobs.values.reduce(0) { $0 + $1.count(.queued) }
+        return "\(online.count) of \(clients.count) clients online, \(busy) rendering; \(active) jobs active, \(queued) tasks queued"
+    }
+}

@@ -35,6 +35,7 @@ public struct BrenderServer: Sendable {
 
         let host = options.host
         let logger = self.logger
+        let notifier = SystemdNotifier()
         let app = Application(
             router: router,
             server: try Self.httpServer(tls: options.tls),
@@ -45,6 +46,7 @@ public struct BrenderServer: Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("brender server listening", metadata: ["address": "\(host):\(port)", "data": "\(dataDirectory.url.path)"])
+                notifier.ready(status: "serving on \(host):\(port)")
                 onListening(port)
             },
             logger: logger
@@ -54,6 +56,7 @@ public struct BrenderServer: Sendable {
             tasks.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                    notifier.stopping(status: "stopping: finishing the requests in flight")
                     await farm.beginShutdown()  // end long polls so in-flight requests finish now
                     await group.triggerGracefulShutdown()
                     break

@@ -12,7 +12,12 @@ public final class DataDirectory: Sendable {
     public let url: URL
     private let lockDescriptor: Int32
 
-    public var databasePath: String { url.appendingPathComponent("brender.sqlite").path }
+    public var databasePath: String { Self.databasePath(in: url) }
+
+    /// The database file of a data directory.
+    public static func databasePath(in directory: URL) -> String {
+        directory.appendingPathComponent("brender.sqlite").path
+    }
 
     /// Creates the directory if missing and takes its lock.
     public init(path: String) throws {

@@ -40,7 +40,13 @@ public final class SQLiteDatabase {
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(synchronous.rawValue)")
         try execute("PRAGMA foreign_keys = ON")
+        // After a checkpoint the WAL is cut back to this size: it never stays large (SQLite
+        // checkpoints on its own every 1,000 pages, about 4 MB).
+        try execute("PRAGMA journal_size_limit = \(Self.walSizeLimit)")
     }
+
+    /// The most a checkpointed WAL file keeps, in bytes.
+    public static let walSizeLimit = 64 << 20
 
     /// How hard SQLite works to make a commit durable.
     public enum SynchronousMode: String, Sendable {
@@ -129,6 +135,22 @@ public final class SQLiteDatabase {
     /// Copies the WAL into the main database file and truncates the WAL.
     public func checkpoint() throws {
         try execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+    /// Writes a consistent copy of the database (as of one moment, while others go on writing)
+    /// to a new file at `path`, compacted (`VACUUM INTO`).
+    public func copy(to path: String) throws {
+        try execute("VACUUM INTO '\(path.replacingOccurrences(of: "'", with: "''"))'")
+    }
+
+    /// SQLite's own check of the file's structure (`PRAGMA quick_check`): "ok", or what is wrong.
+    public func quickCheck() throws -> String {
+        try query("PRAGMA quick_check") { $0.string(0) }.joined(separator: "; ")
+    }
+
+    /// Rows that break a foreign key (`PRAGMA foreign_key_check`), as "table row N -> parent".
+    public func foreignKeyViolations() throws -> [String] {
+        try query("PRAGMA foreign_key_check") { "\($0.string(0)) row \($0.int64(1)) -> \($0.string(2))" }
     }
 
     private var lastErrorMessage: String {

@@ -64,6 +64,9 @@ public actor WorkerAgent {
     let videoEncoder: VideoEncoder?
     /// Set when this worker must stop: another process holds its name.
     private var mustStopBecause: String?
+    /// Tells systemd when the worker is registered, what it does, and that it is alive.
+    let notifier = SystemdNotifier()
+    private var toldReady = false
 
     /// Takes the state directory (refused when another worker holds it) and stops whatever
     /// process groups a killed earlier run of this worker left behind.
@@ -94,6 +97,9 @@ public actor WorkerAgent {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.stayConnected() }
             group.addTask { await self.takeWork() }
+            if let interval = notifier.watchdogInterval {
+                group.addTask { await self.pingWatchdog(every: interval / 2) }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -182,6 +188,8 @@ public actor WorkerAgent {
     private func execute(_ assignment: WorkerProtocol.Assignment, sender: WorkerProtocol.Sender) async -> WorkerProtocol.Assignment? {
         logger.info(
             "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
+        notifier.status(
+            "rendering job \(assignment.jobID) (\(assignment.jobName)), task \(assignment.taskID), frames \(assignment.chunk.description)")
         let stop = StopSignal()
         let reporter = TaskReporter(
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
@@ -204,6 +212,7 @@ public actor WorkerAgent {
         } else {
             logger.info("task \(outcome.state.rawValue)", metadata: ["task": "\(assignment.taskID)"])
         }
+        notifier.status("task \(assignment.taskID) \(outcome.state.rawValue); waiting for work")
         // Reported from a task of its own so a stopping worker still reports, within a few seconds;
         // otherwise the report waits for the server as long as it takes.
         let pollWait = options.pollWait
@@ -231,6 +240,15 @@ public actor WorkerAgent {
         }
     }
 
+    /// Pings systemd's watchdog for as long as this actor answers (a stuck worker stops pinging
+    /// and is restarted).
+    private func pingWatchdog(every interval: Duration) async {
+        while !Task.isCancelled {
+            notifier.watchdog()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     private func register() async throws {
         var registration = WorkerProtocol.Registration(
             name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
@@ -246,6 +264,13 @@ public actor WorkerAgent {
         if registered.name != options.name {
             logger.notice("the name '\(options.name)' is taken by another worker that is online; this one is '\(registered.name)'")
         }
+        let status = "registered with \(options.server) as \(registered.name) (client \(registered.clientID)); waiting for work"
+        if toldReady {
+            notifier.status(status)
+        } else {
+            toldReady = true
+            notifier.ready(status: status)
+        }
     }
 
     private func heartbeat() async throws {
@@ -259,8 +284,10 @@ public actor WorkerAgent {
     private func noteReachable(_ reachable: Bool, _ error: (any Error)? = nil) {
         if reachable && !serverReachable {
             logger.info("the server is reachable again")
+            notifier.status("the server is reachable again")
         } else if !reachable && serverReachable {
             logger.warning("\(error.map { "\($0)" } ?? "server unreachable"); retrying")
+            notifier.status("cannot reach the server; retrying (\(error.map { "\($0)" } ?? "unreachable"))")
         }
         serverReachable = reachable
     }

@@ -8,33 +8,44 @@ enum DaemonCommands {
         "log-level", "LEVEL", kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]), environment: "BRENDER_LOG_LEVEL",
         default: "info", help: "How much to log on standard error; debug logs every request.")
 
+    /// `--config FILE`: settings as `BRENDER_...=value` lines, below the environment in precedence.
+    static let config = OptionSpec.value(
+        "config", short: "c", "FILE", environment: "BRENDER_CONFIG",
+        help: "Read settings from FILE: KEY=value lines, as systemd's EnvironmentFile= (keys are the options' environment variables).")
+
+    static let serverOptions: [OptionSpec] = [
+        .value(
+            "listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999",
+            help: "Address to listen on; port 0 picks a free port."),
+        .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
+        .value(
+            "tls-cert", "FILE", environment: "BRENDER_TLS_CERT",
+            help: "Serve HTTPS with this certificate (PEM, the server's first, then its chain); needs --tls-key."),
+        .value("tls-key", "FILE", environment: "BRENDER_TLS_KEY", help: "The certificate's private key (PEM) for HTTPS."),
+        .value(
+            "worker-timeout", "SECONDS", kind: .seconds, environment: "BRENDER_WORKER_TIMEOUT", default: "60",
+            help: "A worker not heard from for this long goes offline."),
+        .value(
+            "slow-task-factor", "K", kind: .seconds, environment: "BRENDER_SLOW_TASK_FACTOR", default: "5",
+            help: "Flag a running task as slow past K times its job's median task time (once 5 tasks completed)."),
+        .value(
+            "sync", "MODE", kind: .choice(["normal", "full"]), environment: "BRENDER_SYNC", default: "normal",
+            help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
+        logLevel,
+        config,
+    ]
+
     static let server = CommandSpec(
         "server", abstract: "Run the farm's server: the HTTP JSON API and its database.",
         discussion:
-            "Keeps its SQLite database and files in the data directory. Every change is saved before it is acknowledged. Stops cleanly on SIGTERM or SIGINT.",
-        options: [
-            .value(
-                "listen", short: "l", "HOST:PORT", kind: .hostPort, environment: "BRENDER_LISTEN", default: "0.0.0.0:9999",
-                help: "Address to listen on; port 0 picks a free port."),
-            .value("data", short: "d", "DIR", environment: "BRENDER_DATA", default: "./brender-data", help: "Data directory, created if missing."),
-            .value(
-                "tls-cert", "FILE", environment: "BRENDER_TLS_CERT",
-                help: "Serve HTTPS with this certificate (PEM, the server's first, then its chain); needs --tls-key."),
-            .value("tls-key", "FILE", environment: "BRENDER_TLS_KEY", help: "The certificate's private key (PEM) for HTTPS."),
-            .value("worker-timeout", "SECONDS", kind: .seconds, default: "60", help: "A worker not heard from for this long goes offline."),
-            .value(
-                "slow-task-factor", "K", kind: .seconds, default: "5",
-                help: "Flag a running task as slow past K times its job's median task time (once 5 tasks completed)."),
-            .value(
-                "sync", "MODE", kind: .choice(["normal", "full"]), default: "normal",
-                help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
-            logLevel,
-        ],
-        subcommands: [token],
+            "Keeps its SQLite database and files in the data directory. Every change is saved before it is acknowledged. Stops cleanly on SIGTERM or SIGINT. Each option comes from the command line, else its environment variable, else --config FILE, else its default.",
+        options: serverOptions,
+        subcommands: [token, backup, showConfiguration("server", options: serverOptions)],
         examples: [
             "brender server", "brender server --listen 127.0.0.1:9999 --data /var/lib/brender", "brender server token show admin",
         ],
         action: { parsed, context in
+            let parsed = try Settings.load(parsed)
             let address = HostPort(parsed.string("listen")!)!
             var options = ServerOptions(host: address.host, port: address.port, dataDirectory: parsed.string("data")!)
             options.farm.workerTimeout = parsed.seconds("worker-timeout") ?? 60
@@ -80,40 +91,47 @@ enum DaemonCommands {
             return 0
         })
 
+    static let workerOptions: [OptionSpec] = [
+        CommonOptions.server,
+        CommonOptions.ca,
+        .value("join-token", "TOKEN", environment: "BRENDER_JOIN_TOKEN", help: "The server's join token, to register."),
+        .value(
+            "join-token-file", "FILE", environment: "BRENDER_JOIN_TOKEN_FILE",
+            help: "A file holding the join token (default: DATA/tokens/join.token when readable, DATA being $BRENDER_DATA or ./brender-data)."),
+        .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
+        .value(
+            "tags", short: "t", "TAG,...", environment: "BRENDER_TAGS",
+            help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
+        .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
+        .flag(
+            "allow-commands", environment: "BRENDER_ALLOW_COMMANDS",
+            help:
+                "Run command jobs too: they run any program on this node, so they are off unless asked for (a lent workstation renders Blender jobs only)."
+        ),
+        .value(
+            "ffmpeg", "PATH", environment: "BRENDER_FFMPEG", default: "ffmpeg",
+            help: "ffmpeg for video tasks (ffprobe is looked for beside it); without it the worker takes no video tasks."),
+        .value(
+            "silence-timeout", "SECONDS", kind: .seconds, environment: "BRENDER_SILENCE_TIMEOUT", default: "1800",
+            help: "Stop a task whose process prints nothing for this long, as hung; the attempt fails and is retried elsewhere."),
+        .value(
+            "state-dir", "DIR", environment: "BRENDER_WORKER_STATE",
+            help:
+                "The worker's own directory: its key and the tasks it runs (default: $STATE_DIRECTORY/worker-NAME under systemd, else ~/.local/state/brender/worker-NAME)."
+        ),
+        logLevel,
+        config,
+    ]
+
     static let worker = CommandSpec(
         "worker", abstract: "Run a render node: register with the server and take work.",
         discussion:
-            "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0.",
-        options: [
-            CommonOptions.server,
-            CommonOptions.ca,
-            .value("join-token", "TOKEN", environment: "BRENDER_JOIN_TOKEN", help: "The server's join token, to register."),
-            .value(
-                "join-token-file", "FILE", environment: "BRENDER_JOIN_TOKEN_FILE",
-                help: "A file holding the join token (default: DATA/tokens/join.token when readable, DATA being $BRENDER_DATA or ./brender-data)."),
-            .value("name", short: "n", "NAME", environment: "BRENDER_WORKER_NAME", help: "The node's name (default: the host name)."),
-            .value("tags", short: "t", "TAG,...", help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
-            .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
-            .flag(
-                "allow-commands",
-                help:
-                    "Run command jobs too: they run any program on this node, so they are off unless asked for (a lent workstation renders Blender jobs only)."
-            ),
-            .value(
-                "ffmpeg", "PATH", environment: "BRENDER_FFMPEG", default: "ffmpeg",
-                help: "ffmpeg for video tasks (ffprobe is looked for beside it); without it the worker takes no video tasks."),
-            .value(
-                "silence-timeout", "SECONDS", kind: .seconds, default: "1800",
-                help: "Stop a task whose process prints nothing for this long, as hung; the attempt fails and is retried elsewhere."),
-            .value(
-                "state-dir", "DIR", environment: "BRENDER_WORKER_STATE",
-                help:
-                    "The worker's own directory: its key and the tasks it runs (default: $STATE_DIRECTORY/worker-NAME under systemd, else ~/.local/state/brender/worker-NAME)."
-            ),
-            logLevel,
-        ],
+            "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0. Each option comes from the command line, else its environment variable, else --config FILE, else its default.",
+        options: workerOptions,
+        subcommands: [showConfiguration("worker", options: workerOptions)],
         examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
         action: { parsed, context in
+            let parsed = try Settings.load(parsed)
             let nameGiven = parsed.string("name") != nil
             let name = parsed.string("name") ?? WorkerAgent.defaultName
             guard FieldType.isValidName(name) else {
@@ -151,10 +169,26 @@ enum DaemonCommands {
                 group.cancelAll()
                 return first
             }
+            agent.notifier.stopping(status: failure.map { "stopping: \($0)" } ?? "stopping: handing back any task and signing off")
             if let failure { throw CommandFailure(failure) }
             await agent.signOff()
             return 0
         })
+
+    /// `brender server config` and `brender worker config`: the settings the command would run
+    /// with, given the same options, and where each came from.
+    static func showConfiguration(_ name: String, options: [OptionSpec]) -> CommandSpec {
+        CommandSpec(
+            "config", abstract: "Print the settings '\(name)' would run with, and where each came from.",
+            discussion:
+                "Takes the same options; each setting comes from the command line, else its environment variable, else --config FILE, else its default. The output is KEY=value lines a --config file can hold. Unknown keys and bad values are refused as at a start.",
+            options: options,
+            examples: ["brender \(name) config --config /etc/default/brender-\(name)"],
+            action: { parsed, context in
+                for line in try Settings.describe(Settings.load(parsed)) { context.print(line) }
+                return 0
+            })
+    }
 
     /// `--join-token`, else the file of `--join-token-file`, else a local data directory's.
     static func joinToken(_ parsed: ParsedCommand) throws -> String? {
@@ -174,6 +208,43 @@ enum DaemonCommands {
         discussion:
             "The admin token opens everything; the join token lets a worker register; named tokens have a role: read-only (dashboards, monitoring), submit (artists and pipelines: Blender jobs, and changes to their own jobs only) or admin. All live in DATA/tokens/ (mode 0600); the admin and join tokens are made on the server's first start. A change takes effect at once on a running server; workers that registered keep their own credential.",
         subcommands: [tokenShow, tokenRotate, tokenCreate, tokenList, tokenRevoke])
+
+    /// `brender server backup FILE`: a consistent copy of the live database.
+    static let backup = CommandSpec(
+        "backup", abstract: "Copy the farm's database to FILE while the server runs.",
+        discussion:
+            "The copy is consistent (the database as of one moment; the server goes on working meanwhile), compacted, and checked before this command says it is done. Run it as the user the server runs as. To restore: stop the server, replace DATA/brender.sqlite with the copy and remove DATA/brender.sqlite-wal and -shm, start the server. Tokens (DATA/tokens/) and task logs (DATA/logs/) are files of their own: copy them with the database.",
+        options: [dataOption],
+        positionals: [PositionalSpec("FILE", help: "Where to write the copy; it must not exist.")],
+        examples: ["brender server backup /srv/backups/brender-$(date +%F).sqlite --data /var/lib/brender"],
+        action: { parsed, context in
+            let source = DataDirectory.databasePath(in: dataDirectory(parsed))
+            let target = parsed.positional("FILE")!
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw CommandFailure("there is no database at \(source); give the server's data directory with --data")
+            }
+            guard !FileManager.default.fileExists(atPath: target) else {
+                throw CommandFailure("\(target) exists; give a new file name (a backup never overwrites)")
+            }
+            do {
+                let database = try SQLiteDatabase(path: source)
+                try database.copy(to: target)
+                database.close()
+                let copy = try SQLiteDatabase(path: target)
+                let check = try copy.quickCheck()
+                let counts = try ["jobs", "tasks", "clients"].map { table in
+                    "\(try copy.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first ?? 0) \(table)"
+                }
+                copy.close()
+                guard check == "ok" else { throw CommandFailure("the copy at \(target) failed its check: \(check)") }
+                context.print("backed up \(source) to \(target): \(counts.joined(separator: ", ")); check ok")
+            } catch let error as CommandFailure {
+                throw error
+            } catch {
+                throw CommandFailure("the backup failed: \(error)")
+            }
+            return 0
+        })
 
     static let tokenKind = PositionalSpec(
         "KIND", kind: .choice(ServerTokens.Kind.allCases.map(\.rawValue)), optional: true, help: "admin or join (default: both).")
@@ -272,8 +343,13 @@ enum DaemonCommands {
             return 0
         })
 
+    /// Logs on standard error: for the journal (priority prefixes, no time) when that is where it
+    /// goes, otherwise with time and level.
     static func makeLogger(_ label: String, level: String?) -> Logger {
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        let journal = JournalLogHandler.writesToJournal()
+        var logger = Logger(label: label) { label -> any LogHandler in
+            journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        }
         logger.logLevel = level.flatMap(Logger.Level.init(rawValue:)) ?? .info
         return logger
     }
