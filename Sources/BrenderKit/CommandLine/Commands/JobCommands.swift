@@ -371,20 +371,61 @@ enum JobCommands {
 
     static let delete = CommandSpec(
         "delete", abstract: "Delete jobs that are not running, with their tasks and logs (rendered files stay).",
-        options: [CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca],
-        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), repeated: true, help: "Job ids.")],
+        discussion:
+            "Give job ids, or --finished-before AGE to delete every job that completed, failed or was canceled longer ago than AGE (30d, 12h, 90m), e.g. from a cron job.",
+        options: [
+            .value("finished-before", "AGE", help: "Delete the jobs that ended more than AGE ago: a number and d, h or m (30d)."),
+            CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
+        ],
+        positionals: [PositionalSpec("JOB", kind: .integer(1...Int.max), optional: true, repeated: true, help: "Job ids.")],
+        examples: ["brender job delete 12 13", "brender job delete --finished-before 30d"],
         action: { parsed, context in
-            let ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
-            let response = try await CommonOptions.client(parsed).send(
-                APIRequest(item: "job", action: "delete", filters: ["id": .array(ids.map(JSONValue.int))]))
-            if parsed.flag("json") {
-                CommonOptions.printJSON(response, context)
-            } else {
-                if response.count < ids.count { context.printError("\(count(ids.count - response.count, "job")) not found") }
-                context.print("\(count(response.count, "job")) deleted")
+            var ids = parsed.repeatedPositional("JOB").compactMap { Int64($0) }
+            let client = try CommonOptions.client(parsed)
+            if let age = parsed.string("finished-before") {
+                guard ids.isEmpty else { throw UsageError("give job ids or --finished-before, not both", hint: "see 'brender job delete --help'") }
+                guard let seconds = parseAge(age) else {
+                    throw UsageError("--finished-before needs an age such as 30d, 12h or 90m, not '\(age)'", hint: "see 'brender job delete --help'")
+                }
+                let cutoff = Timestamp.now - seconds
+                let finished = try await client.send(
+                    APIRequest(item: "job", action: "read", filters: ["status": ["completed", "failed", "canceled"]]))
+                ids = finished.items.compactMap { job in
+                    guard let ended = job["finished_at"]?.stringValue.flatMap(Timestamp.parse), ended < cutoff else { return nil }
+                    return job["id"]?.intValue
+                }
+                if ids.isEmpty {
+                    context.print("no job ended more than \(age) ago")
+                    return 0
+                }
             }
-            return response.count == ids.count ? 0 : 1
+            guard !ids.isEmpty else {
+                throw UsageError("give the ids of the jobs to delete", hint: "e.g. 'brender job delete 12', or --finished-before 30d")
+            }
+            var deleted: [JSONValue] = []
+            // In parts, so that a big clean-up is many small transactions, not one that holds the farm.
+            for part in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min(ids.count, $0 + 500)]) }) {
+                deleted += try await client.send(APIRequest(item: "job", action: "delete", filters: ["id": .array(part.map(JSONValue.int))])).items
+            }
+            if parsed.flag("json") {
+                context.print(JSONValue.array(deleted).prettyPrinted())
+            } else {
+                if deleted.count < ids.count { context.printError("\(count(ids.count - deleted.count, "job")) not found") }
+                context.print("\(count(deleted.count, "job")) deleted")
+            }
+            return deleted.count == ids.count ? 0 : 1
         })
+
+    /// `30d`, `12h`, `90m` in seconds.
+    static func parseAge(_ text: String) -> Double? {
+        guard let unit = text.last, let number = Double(text.dropLast()), number >= 0, number.isFinite else { return nil }
+        switch unit {
+        case "d": return number * 86_400
+        case "h": return number * 3_600
+        case "m": return number * 60
+        default: return nil
+        }
+    }
 
     static func percent(_ done: Int64, _ total: Int64) -> String {
         total == 0 ? "-" : "\(Int((Double(done) / Double(total) * 100).rounded(.down)))%"
