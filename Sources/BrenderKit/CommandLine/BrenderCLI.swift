@@ -6,7 +6,7 @@ public enum BrenderCLI {
         discussion: "Run 'brender server' on one machine and 'brender worker' on every render node; drive the farm with the other commands.",
         subcommands: [
             DaemonCommands.server, DaemonCommands.worker, JobCommands.spec, TaskCommands.spec, ClientCommands.spec, PathMapCommands.spec,
-            DemoSceneCommand.spec,
+            DemoSceneCommand.spec, CompletionsCommand.spec, ManCommand.spec,
         ],
         examples: [
             "brender server --data ./brender-data", "brender worker --server http://farm:9999",
