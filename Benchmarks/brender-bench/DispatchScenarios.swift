@@ -29,12 +29,15 @@ final class TimeLog: Sendable {
 /// real server process, but run nothing.
 enum DispatchScenarios {
     /// Registers a simulated worker (with a key of its own) and returns who it is.
+    /// Registers a simulated worker with the connection's token, which the connection then stops
+    /// sending: as a real worker, the rest of its requests carry only its key.
     static func register(_ connection: inout HTTP1Connection, name: String) async throws -> WorkerProtocol.Sender {
         let key = WorkerProtocol.WorkerKey.generate()
         let registration = WorkerProtocol.Registration(
             name: name, hostname: name, platform: "linux-x86_64", tags: nil, version: BrenderVersion.current, key: key,
             capabilities: ["commands"])
         let clientID = try await connection.post("/worker/register", registration, as: WorkerProtocol.Registered.self).clientID
+        connection.authorization = nil
         return WorkerProtocol.Sender(clientID: clientID, key: key)
     }
 

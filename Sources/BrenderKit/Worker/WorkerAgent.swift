@@ -54,7 +54,10 @@ public struct WorkerOptions: Sendable {
 /// (restarted on a fresh database) it registers again; when its client was deleted, its key is revoked and it stops.
 public actor WorkerAgent {
     let options: WorkerOptions
+    /// Every request after registering: it carries the worker's key in its body, no token.
     let client: BrenderClient
+    /// Registering, with the join token: the join token travels only when it is needed.
+    let registrar: BrenderClient
     let logger: Logger
     let state: WorkerStateDirectory
     private(set) var clientID: Int64?
@@ -72,7 +75,8 @@ public actor WorkerAgent {
     /// process groups a killed earlier run of this worker left behind.
     public init(options: WorkerOptions, logger: Logger) throws {
         self.options = options
-        self.client = try BrenderClient(server: options.server, token: options.joinToken, trust: options.certificateAuthorities)
+        self.client = try BrenderClient(server: options.server, trust: options.certificateAuthorities)
+        self.registrar = try BrenderClient(server: options.server, token: options.joinToken, trust: options.certificateAuthorities)
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)
@@ -255,7 +259,7 @@ public actor WorkerAgent {
             version: BrenderVersion.current, key: state.key, pid: getpid(), nameGiven: options.nameGiven)
         registration.timeZone = TimeZone.current.identifier
         registration.capabilities = (videoEncoder == nil ? [] : ["ffmpeg"]) + (options.allowCommands ? ["commands"] : [])
-        let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
+        let registered = try await registrar.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval
         logger.info(
