@@ -53,7 +53,10 @@ let package = Package(
         .executableTarget(
             name: "brender",
             dependencies: ["BrenderKit"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // The executable exports no symbols: the dynamic loader then has tens of thousands
+            // fewer to look at, which is part of every command's start-up (BENCHMARKS.md).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
         ),
         // Real processes for integration tests and benchmarks: a posix_spawn child and a test farm.
         .target(

@@ -32,19 +32,28 @@ public struct HTTP1Connection {
     ) async throws -> T {
         // A name goes in the handshake (SNI) and is checked against the certificate; an address
         // may not be sent, and is checked against the certificate's addresses.
-        let serverName = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let address = try? SocketAddress(ipAddress: host, port: port)
+        let serverName = address == nil ? host : nil
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                 }
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+            }
+        }
+        // An address is connected to as it is; only a name goes through the resolver (and its
+        // happy-eyeballs race between IPv6 and IPv4), which a command's start-up need not pay.
+        let channel =
+            if let address {
+                try await bootstrap.connect(to: address, channelInitializer: initializer)
+            } else {
+                try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
         return try await channel.executeThenClose { inbound, outbound in
             var connection = HTTP1Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound, host: host)
