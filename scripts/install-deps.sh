@@ -18,6 +18,11 @@ command -v fish >/dev/null 2>&1 || missing+=(fish)
 command -v groff >/dev/null 2>&1 || missing+=(groff-base)
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 
+# The metrics test parses /metrics with the Prometheus project's own parser.
+if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check prometheus-client >&2 || echo "could not install prometheus-client from PyPI" >&2
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

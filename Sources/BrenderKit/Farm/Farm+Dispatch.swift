@@ -47,6 +47,8 @@ extension Farm {
     /// every change that may free work, and periodically (for clients whose working hours ended).
     func dispatchToWaiters() {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
+        let start = ContinuousClock.now
+        defer { metrics.observeDispatchRound(seconds: Self.seconds(since: start)) }
         let started: [(clientID: Int64, assignment: WorkerProtocol.Assignment)]
         do {
             started = try change { batch throws(FarmError) in

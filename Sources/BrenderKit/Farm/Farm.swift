@@ -28,6 +28,8 @@ public actor Farm {
     let now: @Sendable () -> Double
     /// Every change, for readers of the event stream (`GET /events`, `brender job watch`).
     public nonisolated let events = EventHub()
+    /// Timings for `GET /metrics`.
+    public nonisolated let metrics = Metrics()
     /// When this farm was loaded; loaded online clients get a full timeout from here to check in.
     let startedAt: Double
 
@@ -223,7 +225,10 @@ public actor Farm {
     ///   farm, such as a new job: the reserve is for what frees space).
     func writeThrough<T>(useReserve: Bool = true, _ body: () throws -> T) throws(FarmError) -> T {
         do {
-            return try store.transaction(body)
+            let start = ContinuousClock.now
+            let result = try store.transaction(body)
+            metrics.observeCommit(seconds: Self.seconds(since: start))
+            return result
         } catch let error as SQLiteError where error.isDiskFull {
             guard releaseReserve(), useReserve else { throw diskFull(error) }
             do {
@@ -264,5 +269,31 @@ extension Farm {
         let active = jobs.values.filter { $0.job.status == .active }.count
         let queued = jobs.values.reduce(0) { $0 + $1.count(.queued) }
         return "\(online.count) of \(clients.count) clients online, \(busy) rendering; \(active) jobs active, \(queued) tasks queued"
+    }
+}
+
+extension Farm {
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// The farm's state for `GET /metrics`: counts by status, and the database's files.
+    func gauges() -> FarmGauges {
+        var gauges = FarmGauges()
+        for runtime in jobs.values {
+            gauges.jobs[runtime.job.status, default: 0] += 1
+            for status in TaskStatus.allCases { gauges.tasks[status, default: 0] += runtime.count(status) }
+        }
+        for client in clients.values { gauges.clients["\(client.connection.rawValue)/\(client.activity.rawValue)", default: 0] += 1 }
+        gauges.waitingWorkers = waiters.count
+        gauges.eventReaders = events.readerCount
+        func size(_ path: String) -> Int64 {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        gauges.databaseBytes = size(store.database.path)
+        gauges.walBytes = size(store.database.path + "-wal")
+        gauges.uptime = now() - startedAt
+        return gauges
     }
 }

@@ -31,6 +31,7 @@ public struct BrenderServer: Sendable {
 
         let router = Router(context: BrenderRequestContext.self)
         router.middlewares.add(LogRequestsMiddleware(.debug))
+        router.middlewares.add(MetricsMiddleware(metrics: farm.metrics))
         Routes(farm: farm, maxBodySize: options.maxBodySize, startedAt: startedAt, gate: AuthGate(tokens: tokens)).register(on: router)
 
         let host = options.host

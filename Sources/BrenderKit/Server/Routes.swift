@@ -138,6 +138,14 @@ struct Routes: Sendable {
             }
             return EventStream(hub: farm.events).response(query)
         }
+        // The Prometheus text format; any token (a read-only one suits a scraper).
+        router.get("/metrics") { request, context in
+            guard await principal(request, context) != nil else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
+            let text = farm.metrics.exposition(farm: await farm.gauges())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         router.post("/worker/signoff") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let reference = try await decode(WorkerProtocol.ClientReference.self, from: request)

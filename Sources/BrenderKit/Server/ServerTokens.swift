@@ -60,12 +60,25 @@ public final class ServerTokens: Sendable {
         secrets[kind]!.value
     }
 
+    /// Whether `presented` is the current token of a kind (looking at the file again before
+    /// saying no, so a token rotated a moment ago works at once).
+    func isCurrent(_ presented: String, _ kind: Kind) -> Bool {
+        AuthGate.constantTimeEqual(presented, secrets[kind]!.current(recheck: false))
+            || AuthGate.constantTimeEqual(presented, secrets[kind]!.current(recheck: true))
+    }
+
     /// Who a presented token belongs to: the admin, or a named token; nil for any other. Every
     /// candidate is compared, in constant time, whichever matches.
     func principal(presenting presented: String) -> Principal? {
+        if let found = principal(presenting: presented, recheck: false) { return found }
+        // Not known: a token made or rotated a moment ago may not have been read yet.
+        return principal(presenting: presented, recheck: true)
+    }
+
+    private func principal(presenting presented: String, recheck: Bool) -> Principal? {
         var found: Principal?
-        if AuthGate.constantTimeEqual(presented, token(.admin)) { found = .admin }
-        let entries = named.value
+        if AuthGate.constantTimeEqual(presented, secrets[.admin]!.current(recheck: recheck)) { found = .admin }
+        let entries = named.current(recheck: recheck)
         guard !entries.isEmpty else { return found }
         let digest = SHA256.credentialDigest(presented)
         for entry in entries where AuthGate.constantTimeEqual(digest, entry.digest) && found == nil {
@@ -230,10 +243,13 @@ final class WatchedFile<Value: Sendable>: Sendable {
         state = Mutex(State(value: initial))
     }
 
-    var value: Value {
+    var value: Value { current(recheck: false) }
+
+    /// The value; `recheck` looks at the file now even if it was looked at less than a second ago.
+    func current(recheck: Bool) -> Value {
         let now = Timestamp.now
         let known = state.withLock { $0 }
-        if now - known.checkedAt < 1 { return known.value }
+        if !recheck && now - known.checkedAt < 1 { return known.value }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         guard modified != known.modified else {
@@ -277,7 +293,7 @@ final class AuthGate: Sendable {
     /// Whether the header carries the join token or an admin's token: what registering a worker needs.
     func admitsWorker(_ authorization: String?, from address: String) async -> Bool {
         let presented = authorization.flatMap(Self.bearer) ?? ""
-        let join = Self.constantTimeEqual(presented, tokens.token(.join))
+        let join = tokens.isCurrent(presented, .join)
         let principal = tokens.principal(presenting: presented)
         if join || principal?.role == .admin { return true }
         await countFailure(from: address)
