@@ -22,3 +22,43 @@ extension WorkerProtocol.Sender {
         .init(clientID: clientID, key: simulatedKey(name))
     }
 }
+
+/// A worker the test speaks for through the worker protocol, on a real server: it registers,
+/// takes tasks and reports on them as `brender worker` would, without running anything.
+public struct SimulatedWorkerSession: Sendable {
+    public let client: BrenderClient
+    public let sender: WorkerProtocol.Sender
+
+    /// Registers a simulated worker named `name` with the farm (using its admin token, which may
+    /// register workers).
+    public static func register(_ name: String, on farm: TestFarm) async throws -> SimulatedWorkerSession {
+        let client = try farm.client()
+        let registered = try await client.post(
+            "/worker/register", WorkerProtocol.Registration.simulated(name), as: WorkerProtocol.Registered.self)
+        return SimulatedWorkerSession(client: client, sender: .simulated(registered.clientID, name: name))
+    }
+
+    /// Asks for a task, waiting up to `wait` seconds.
+    public func takeTask(wait: Double = 5) async throws -> WorkerProtocol.Assignment? {
+        try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: wait), as: WorkerProtocol.TaskReply.self).task
+    }
+
+    /// Reports on a task: its state, the frames done, and log text from `logOffset`.
+    @discardableResult
+    public func report(
+        _ task: WorkerProtocol.Assignment, _ state: WorkerProtocol.TaskState, frames: [Int] = [], log: String = "", logOffset: Int = 0
+    ) async throws -> WorkerProtocol.TaskUpdateReply {
+        try await client.post(
+            "/worker/task/update",
+            WorkerProtocol.TaskUpdate(
+                sender: sender, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: state, framesDone: frames, log: log,
+                logOffset: logOffset), as: WorkerProtocol.TaskUpdateReply.self)
+    }
+
+    /// Takes a task and reports every frame of it done.
+    public func completeNextTask() async throws -> WorkerProtocol.Assignment? {
+        guard let task = try await takeTask() else { return nil }
+        try await report(task, .completed, frames: Array(task.chunk.frames))
+        return task
+    }
+}

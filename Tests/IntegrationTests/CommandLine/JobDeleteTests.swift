@@ -8,18 +8,9 @@ import Testing
     @Test func jobsThatEndedLongerAgoThanTheAgeAreDeletedAndNoOthers() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
-        let sender = WorkerProtocol.Sender.simulated(registered.clientID, name: "sim")
+        let worker = try await SimulatedWorkerSession.register("sim", on: farm)
         let done = try await farm.submit(["file": "/tmp/done.blend", "frames": "1"])
-        let task = try #require(
-            try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 5), as: WorkerProtocol.TaskReply.self).task)
-        _ = try await client.post(
-            "/worker/task/update",
-            WorkerProtocol.TaskUpdate(
-                sender: sender, taskID: task.taskID, jobID: done, lease: task.lease, state: .completed, framesDone: [1], log: "", logOffset: 0),
-            as: WorkerProtocol.TaskUpdateReply.self)
+        #expect(try await worker.completeNextTask() != nil)
         let canceled = try await farm.submit(["file": "/tmp/canceled.blend", "frames": "1"])
         _ = try await farm.api(APIRequest(item: "job", action: "update", filters: ["id": .int(canceled)], values: ["status": "canceled"]))
         let waiting = try await farm.submit(["file": "/tmp/waiting.blend", "frames": "1"])

@@ -74,26 +74,14 @@ import Testing
     @Test func jobWatchFollowsAJobToItsEndAndExitsWithItsOutcome() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
-        let sender = WorkerProtocol.Sender.simulated(registered.clientID, name: "sim")
+        let worker = try await SimulatedWorkerSession.register("sim", on: farm)
         let job = try await farm.submit(["file": "/tmp/watched.blend", "frames": "1-3"])
         let watcher = try ChildProcess(
             farm.binary, ["job", "watch", String(job)],
             environment: ["BRENDER_SERVER": farm.serverURL, "BRENDER_TOKEN": farm.adminToken!, "BRENDER_DATA": "/nonexistent"],
             logDirectory: farm.directory, name: "watch")
         #expect(await eventually { watcher.standardOutput.contains("0/3 frames") })
-        for _ in 0..<3 {
-            let reply = try await client.post(
-                "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 5), as: WorkerProtocol.TaskReply.self)
-            let task = try #require(reply.task)
-            _ = try await client.post(
-                "/worker/task/update",
-                WorkerProtocol.TaskUpdate(
-                    sender: sender, taskID: task.taskID, jobID: job, lease: task.lease, state: .completed, framesDone: [task.frameStart], log: "",
-                    logOffset: 0), as: WorkerProtocol.TaskUpdateReply.self)
-        }
+        for _ in 0..<3 { #expect(try await worker.completeNextTask() != nil) }
         #expect(watcher.waitForExit(timeout: 60) == 0)
         let lines = watcher.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("job \(job): 1/3 frames") })
@@ -105,9 +93,7 @@ import Testing
     @Test func jobWatchOfACanceledJobExitsOneAndCtrlCLeavesTheJobAlone() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let join = try #require(ServerTokens.read(.join, in: ServerTokens.directory(of: farm.dataDirectory)))
-        _ = try await BrenderClient(server: farm.serverURL, token: join).post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
+        _ = try await SimulatedWorkerSession.register("sim", on: farm)
         let environment = ["BRENDER_SERVER": farm.serverURL, "BRENDER_TOKEN": farm.adminToken!, "BRENDER_DATA": "/nonexistent"]
         let canceled = try await farm.submit(["file": "/tmp/c.blend", "frames": "1-3"])
         let watcher = try ChildProcess(
@@ -130,20 +116,12 @@ import Testing
     @Test func taskLogFollowPrintsEachLineAsItArrivesAndStopsWhenTheTaskEnds() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
-        let sender = WorkerProtocol.Sender.simulated(registered.clientID, name: "sim")
-        let job = try await farm.submit(["file": "/tmp/logged.blend", "frames": "1"])
-        let reply = try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 5), as: WorkerProtocol.TaskReply.self)
-        let task = try #require(reply.task)
+        let worker = try await SimulatedWorkerSession.register("sim", on: farm)
+        _ = try await farm.submit(["file": "/tmp/logged.blend", "frames": "1"])
+        let task = try #require(try await worker.takeTask())
         var offset = 0
         func report(_ line: String, _ state: WorkerProtocol.TaskState) async throws {
-            _ = try await client.post(
-                "/worker/task/update",
-                WorkerProtocol.TaskUpdate(
-                    sender: sender, taskID: task.taskID, jobID: job, lease: task.lease, state: state, framesDone: state == .completed ? [1] : [],
-                    log: line, logOffset: offset), as: WorkerProtocol.TaskUpdateReply.self)
+            try await worker.report(task, state, frames: state == .completed ? [1] : [], log: line, logOffset: offset)
             offset += line.utf8.count
         }
         try await report("line one\n", .running)

@@ -8,14 +8,9 @@ import Testing
     @Test func aBackupTakenDuringARunningJobHoldsItAndRestoresIntoAWorkingServer() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
+        let worker = try await SimulatedWorkerSession.register("sim", on: farm)
         let job = try await farm.submit(["file": "/tmp/backed-up.blend", "frames": "1-6", "chunk": 2, "name": "kept"])
-        let reply = try await client.post(
-            "/worker/task", WorkerProtocol.TaskRequest(sender: .simulated(registered.clientID, name: "sim"), wait: 5),
-            as: WorkerProtocol.TaskReply.self)
-        #expect(reply.task != nil)
+        #expect(try await worker.takeTask() != nil)
         #expect(try await farm.job(job)?["status"] == "active")
 
         let copy = farm.directory.appendingPathComponent("backup.sqlite").path

@@ -28,18 +28,9 @@ import Testing
     @Test func metricsParseAsPrometheusTextAndCountTheFarm() async throws {
         let farm = try TestFarm()
         try farm.startServer()
-        let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated("sim"), as: WorkerProtocol.Registered.self)
-        let sender = WorkerProtocol.Sender.simulated(registered.clientID, name: "sim")
-        let job = try await farm.submit(["file": "/tmp/metered.blend", "frames": "1-3"])
-        let task = try #require(
-            try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: 5), as: WorkerProtocol.TaskReply.self).task)
-        _ = try await client.post(
-            "/worker/task/update",
-            WorkerProtocol.TaskUpdate(
-                sender: sender, taskID: task.taskID, jobID: job, lease: task.lease, state: .completed, framesDone: [task.frameStart], log: "",
-                logOffset: 0), as: WorkerProtocol.TaskUpdateReply.self)
+        let worker = try await SimulatedWorkerSession.register("sim", on: farm)
+        _ = try await farm.submit(["file": "/tmp/metered.blend", "frames": "1-3"])
+        #expect(try await worker.completeNextTask() != nil)
 
         let made = try farm.run(["server", "token", "create", "prometheus", "--role", "read-only", "--data", farm.dataDirectory.path])
         let reader = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
