@@ -17,6 +17,9 @@ command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v fish >/dev/null 2>&1 || missing+=(fish)
 command -v groff >/dev/null 2>&1 || missing+=(groff-base)
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
+# The package is made with dpkg-deb and tested in a Debian root made by debootstrap.
+[ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+command -v strip >/dev/null 2>&1 || missing+=(binutils)
 
 # The metrics test parses /metrics with the Prometheus project's own parser.
 if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then
