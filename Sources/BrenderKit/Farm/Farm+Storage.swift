@@ -122,13 +122,17 @@ extension Farm {
         do {
             let check = try store.database.quickCheck()
             let violations = try store.database.foreignKeyViolations()
-            if check == "ok" && violations.isEmpty {
-                logger.info("database check: ok", metadata: ["quick_check": "ok", "foreign_keys": "ok"])
+            let enforced = try store.database.query("PRAGMA foreign_keys") { $0.int(0) }.first == 1
+            if check == "ok" && violations.isEmpty && enforced {
+                logger.info("database check: ok", metadata: ["quick_check": "ok", "foreign_keys": "on, none broken"])
                 return true
             }
             logger.error(
                 "database check found damage; take a backup ('brender server backup') and see the README's restore",
-                metadata: ["quick_check": "\(check.prefix(512))", "foreign_key_violations": "\(violations.prefix(20).joined(separator: ", "))"])
+                metadata: [
+                    "quick_check": "\(check.prefix(512))", "foreign_keys_enforced": "\(enforced)",
+                    "foreign_key_violations": "\(violations.prefix(20).joined(separator: ", "))",
+                ])
         } catch {
             logger.error("the database could not be checked: \(error)")
         }

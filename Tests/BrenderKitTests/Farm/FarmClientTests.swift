@@ -234,3 +234,13 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
         _ = try await reopened.heartbeat(.init(clientID: id, key: key))
     }
 }
+
+/// The database check the server runs at start and daily.
+@Suite struct DatabaseHealthTests {
+    @Test func aHealthyDatabasePassesAndABrokenForeignKeyIsFound() async throws {
+        let fixture = try FarmFixture()
+        #expect(await fixture.farm.checkDatabaseHealth())
+        try await fixture.farm.storeTaskOfAMissingJob()
+        #expect(await !fixture.farm.checkDatabaseHealth())
+    }
+}

@@ -69,3 +69,12 @@ extension Farm {
         try store.database.run("UPDATE clients SET worker_key = ?1", [.text(key)])
     }
 }
+
+extension Farm {
+    /// Stores a task of a job that does not exist, as a damaged database could hold one.
+    func storeTaskOfAMissingJob() throws {
+        try store.database.execute("PRAGMA foreign_keys = OFF")
+        try store.database.run("INSERT INTO tasks (job_id, frame_start, frame_end, frame_step, status) VALUES (9999, 1, 1, 1, 'queued')")
+        try store.database.execute("PRAGMA foreign_keys = ON")
+    }
+}
