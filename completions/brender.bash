@@ -90,7 +90,7 @@ _brender_node() {
         'job list')
             subcommands=()
             options=('--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=none' '-f=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '-f=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'job show')
@@ -150,7 +150,7 @@ _brender_node() {
         'task list')
             subcommands=()
             options=('--job' '--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--job=none' '-j=none' '--filter=none' '-f=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--job=none' '-j=none' '--filter=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '-f=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'task log')
@@ -174,7 +174,7 @@ _brender_node() {
         'client list')
             subcommands=()
             options=('--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=none' '-f=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client show')
@@ -186,13 +186,13 @@ _brender_node() {
         'client update')
             subcommands=()
             options=('--filter' '--set' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=none' '-f=none' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client delete')
             subcommands=()
             options=('--filter' '--force' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=none' '-f=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'pathmap')

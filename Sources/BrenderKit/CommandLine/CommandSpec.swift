@@ -29,6 +29,8 @@ public struct OptionSpec: Sendable {
     public let environment: String?
     /// The value used when neither the option nor its environment variable is given.
     public let defaultValue: String?
+    /// Values shell completion offers beyond those of its kind (e.g. `status=queued` for a filter).
+    public var suggestions: [String] = []
 
     /// An option that takes a value.
     public static func value(
@@ -40,7 +42,6 @@ public struct OptionSpec: Sendable {
             environment: environment, defaultValue: defaultValue)
     }
 
-    /// An option that is on or off.
     /// An option that is on or off; `environment` (1, true, yes or on) turns it on too.
     public static func flag(_ long: String, short: Character? = nil, environment: String? = nil, help: String) -> OptionSpec {
         OptionSpec(

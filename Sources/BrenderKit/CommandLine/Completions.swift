@@ -33,6 +33,7 @@ public enum Completions {
 
     static func values(of option: OptionSpec) -> Values {
         if case .choice(let words) = option.kind { return .words(words) }
+        if !option.suggestions.isEmpty { return .words(option.suggestions) }
         switch option.valueName {
         case "DIR": return .directories
         case "FILE", "PATH", "FILE.blend", "OUT.mp4", "OUT.blend": return .files

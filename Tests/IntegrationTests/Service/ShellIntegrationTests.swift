@@ -38,6 +38,7 @@ import Testing
         #expect(try bashComplete(["brender", "job", "submit", "--pri"]) == ["--priority"])
         #expect(try Set(bashComplete(["brender", "server", "token", "create", "alice", "--role", ""])) == ["read-only", "submit", "admin"])
         #expect(try bashComplete(["brender", "--data", "x", "serv"]).contains("server"), "an option's value is not a command")
+        #expect(try bashComplete(["brender", "job", "list", "--filter", "status"]).contains("status=paused"), "statuses are offered")
     }
 
     @Test func theManualPagesAreCleanUnderGroff() throws {

@@ -19,9 +19,16 @@ enum CommonOptions {
     static let json = OptionSpec.flag("json", help: "Print the server's JSON items instead of a table.")
 
     static func filter(_ item: String) -> OptionSpec {
-        .value(
+        var option = OptionSpec.value(
             "filter", short: "f", "KEY=VALUE", kind: .keyValue, repeatable: true,
             help: "Only \(item)s whose KEY is VALUE; a comma list matches any of its values; several filters must all match.")
+        // Completion offers the item's filterable fields, and each value of a field with a fixed set.
+        let fields = Farm.schemas.first { $0.item == item }?.fields.filter(\.filterable) ?? []
+        option.suggestions = fields.flatMap { field -> [String] in
+            if case .choice(let words) = field.type { return words.map { "\(field.name)=\($0)" } }
+            return ["\(field.name)="]
+        }
+        return option
     }
 
     /// Lists show one page unless asked for more: the server filters and pages, and a command
