@@ -121,6 +121,8 @@ public struct BrenderClient: Sendable {
                             throw CallerError(error: error)
                         }
                     })
+                // A refusal with no body at all reaches here without a chunk.
+                if status != 200 { throw EventStreamRefused(status: status, body: []) }
             }
         } catch is EventStreamDone {
             return
