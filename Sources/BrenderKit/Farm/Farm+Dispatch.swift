@@ -48,7 +48,7 @@ extension Farm {
     func dispatchToWaiters() {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
         let start = ContinuousClock.now
-        defer { metrics.observeDispatchRound(seconds: Self.seconds(since: start)) }
+        defer { metrics.observeDispatchRound(seconds: (ContinuousClock.now - start).inSeconds) }
         let started: [(clientID: Int64, assignment: WorkerProtocol.Assignment)]
         do {
             started = try change { batch throws(FarmError) in

@@ -227,7 +227,7 @@ public actor Farm {
         do {
             let start = ContinuousClock.now
             let result = try store.transaction(body)
-            metrics.observeCommit(seconds: Self.seconds(since: start))
+            metrics.observeCommit(seconds: (ContinuousClock.now - start).inSeconds)
             return result
         } catch let error as SQLiteError where error.isDiskFull {
             guard releaseReserve(), useReserve else { throw diskFull(error) }
@@ -273,11 +273,6 @@ extension Farm {
 }
 
 extension Farm {
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-
     /// The farm's state for `GET /metrics`: counts by status, and the database's files.
     func gauges() -> FarmGauges {
         var gauges = FarmGauges()

@@ -35,8 +35,7 @@ struct FarmMaintenanceService: Service {
             try? await Task.sleep(for: interval)
             let slept = clock.now - before
             if slept > interval + pauseThreshold {
-                let seconds = Double(slept.components.seconds) + Double(slept.components.attoseconds) / 1e18
-                await farm.countSilenceFromNow(afterPause: seconds)
+                await farm.countSilenceFromNow(afterPause: slept.inSeconds)
             }
             await farm.sweepTimedOutWorkers()
             await farm.stopOverdueTasks()

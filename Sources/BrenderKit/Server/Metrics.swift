@@ -151,9 +151,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        metrics.observeRequest(path: request.uri.path[...], status: response.status.code, seconds: seconds)
+        metrics.observeRequest(path: request.uri.path[...], status: response.status.code, seconds: (ContinuousClock.now - start).inSeconds)
         return response
     }
 }

@@ -109,3 +109,10 @@ public enum Timestamp {
         }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for logs, metrics and arithmetic with timestamps).
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
