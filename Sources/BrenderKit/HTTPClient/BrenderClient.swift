@@ -50,6 +50,18 @@ public struct BrenderClient: Sendable {
         pool = ConnectionPool(host: host, port: url.port ?? (scheme == "https" ? 443 : 80), token: token, tls: tls)
     }
 
+    private init(serverURL: String, basePath: String, pool: ConnectionPool) {
+        self.serverURL = serverURL
+        self.basePath = basePath
+        self.pool = pool
+    }
+
+    /// A client of the same server, with the same trust, whose requests carry `token` instead
+    /// (connections of its own; the TLS setup, with its certificates, is shared).
+    public func carrying(_ token: String?) -> BrenderClient {
+        BrenderClient(serverURL: serverURL, basePath: basePath, pool: ConnectionPool(host: pool.host, port: pool.port, token: token, tls: pool.tls))
+    }
+
     /// Sends one admin API request.
     public func send(_ request: APIRequest, timeout: Double = 30) async throws(ClientError) -> APIResponse {
         let json = try await post("/api", body: request.json.serializedBytes(), timeout: timeout)

@@ -76,7 +76,7 @@ public actor WorkerAgent {
     public init(options: WorkerOptions, logger: Logger) throws {
         self.options = options
         self.client = try BrenderClient(server: options.server, trust: options.certificateAuthorities)
-        self.registrar = try BrenderClient(server: options.server, token: options.joinToken, trust: options.certificateAuthorities)
+        self.registrar = client.carrying(options.joinToken)
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)
