@@ -6,7 +6,9 @@ import Foundation
 /// matches any of its elements. `values` carry what to set (create, update). Optional members:
 /// `all` (allow an update or delete with no filters), `force` (allow deleting what is in use,
 /// such as an online client), `now` (an update takes effect on running work at once: a disabled
-/// client's task is stopped and requeued), `limit` and `offset` (paging of a read).
+/// client's task is stopped and requeued), `limit` and `offset` (paging of a read), `sort` (a
+/// field to order a read by, `-` in front for descending) and `search` (text a read's records
+/// must contain in one of their searchable fields; see ``ReadOrder``).
 public struct APIRequest: Sendable, Equatable {
     public var item: String
     public var action: String
@@ -22,11 +24,18 @@ public struct APIRequest: Sendable, Equatable {
     public var limit: Int?
     /// Skip this many matching items before returning any (reads).
     public var offset: Int
+    /// The field to order a read by, `-` in front for descending; id order when nil.
+    public var sort: String?
+    /// Text the records of a read must contain (case-insensitive) in a searchable field.
+    public var search: String?
 
     public init(
         item: String, action: String, filters: [String: JSONValue] = [:], values: [String: JSONValue] = [:],
-        all: Bool = false, force: Bool = false, now: Bool = false, limit: Int? = nil, offset: Int = 0
+        all: Bool = false, force: Bool = false, now: Bool = false, limit: Int? = nil, offset: Int = 0, sort: String? = nil,
+        search: String? = nil
     ) {
+        self.sort = sort
+        self.search = search
         self.now = now
         self.item = item
         self.action = action
@@ -39,7 +48,7 @@ public struct APIRequest: Sendable, Equatable {
     }
 
     /// The members a request may have; any other is refused so typos do not go unnoticed.
-    static let knownMembers = ["item", "action", "filters", "values", "all", "force", "now", "limit", "offset"]
+    static let knownMembers = ["item", "action", "filters", "values", "all", "force", "now", "limit", "offset", "sort", "search"]
 
     /// Decodes and checks the envelope of a request body. Item- and field-level checks happen
     /// against the item's ``ItemSchema``.
@@ -73,6 +82,11 @@ public struct APIRequest: Sendable, Equatable {
         now = try Self.optionalBool("now", in: object)
         limit = try Self.optionalCount("limit", in: object, minimum: 1)
         offset = try Self.optionalCount("offset", in: object, minimum: 0) ?? 0
+        sort = try Self.optionalString("sort", in: object, maxLength: 64)
+        search = try Self.optionalString("search", in: object, maxLength: 256)
+        if action != "read", let member = sort != nil ? "sort" : search != nil ? "search" : nil {
+            throw APIError(.invalidRequest, "'\(member)' arranges what a read returns; \(action) takes filters", field: member)
+        }
     }
 
     /// The request as JSON, as the command line sends it.
@@ -85,6 +99,8 @@ public struct APIRequest: Sendable, Equatable {
         if now { object["now"] = true }
         if let limit { object["limit"] = .int(Int64(limit)) }
         if offset > 0 { object["offset"] = .int(Int64(offset)) }
+        if let sort { object["sort"] = .string(sort) }
+        if let search { object["search"] = .string(search) }
         return .object(object)
     }
 
@@ -93,6 +109,16 @@ public struct APIRequest: Sendable, Equatable {
         case .string(let value) where !value.isEmpty: return value
         case nil, .null: throw APIError(.missingField, "the request has no '\(key)'; it is required", field: key)
         case let other?: throw APIError(.invalidValue, "'\(key)' must be a non-empty string, not \(other.typeName)", field: key)
+        }
+    }
+
+    private static func optionalString(_ key: String, in object: [String: JSONValue], maxLength: Int) throws(APIError) -> String? {
+        switch object[key] {
+        case nil, .null: return nil
+        case .string(let value) where value.isEmpty: return nil
+        case .string(let value) where value.count <= maxLength: return value
+        case .string: throw APIError(.invalidValue, "'\(key)' must be at most \(maxLength) characters", field: key)
+        case let other?: throw APIError(.invalidValue, "'\(key)' must be a string, not \(other.typeName)", field: key)
         }
     }
 

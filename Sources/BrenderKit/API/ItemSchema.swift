@@ -18,6 +18,8 @@ public enum FieldType: Sendable, Equatable {
     case boolean
     /// A list of ids (numbers from 1); as a filter, a list matches records that hold the id.
     case ids
+    /// A number with a fraction, such as a rate. Read-only.
+    case number
 
     var summary: String {
         switch self {
@@ -29,6 +31,7 @@ public enum FieldType: Sendable, Equatable {
         case .timestamp: "a timestamp"
         case .boolean: "true or false"
         case .ids: "a list of ids (numbers from 1)"
+        case .number: "a number"
         }
     }
 
@@ -104,11 +107,14 @@ public struct ItemSchema: Sendable {
     public let item: String
     public let actions: [String]
     public let fields: [FieldSpec]
+    /// The fields a read's `search` looks in (none: the item cannot be searched).
+    public let searchFields: [String]
 
-    public init(item: String, actions: [String], fields: [FieldSpec]) {
+    public init(item: String, actions: [String], fields: [FieldSpec], searchFields: [String] = []) {
         self.item = item
         self.actions = actions
         self.fields = fields
+        self.searchFields = searchFields
     }
 
     public func field(_ name: String) -> FieldSpec? {
@@ -225,6 +231,9 @@ public struct ItemSchema: Sendable {
         case .ids:
             guard let id = raw.intValue, id >= 1 else { throw refuse() }
             return .int(id)
+        case .number:
+            guard let number = raw.doubleValue else { throw refuse() }
+            return .double(number)
         }
     }
 

@@ -167,6 +167,44 @@ public enum WorkerProtocol {
         public var json: JSONValue { .object(sender.members) }
     }
 
+    /// `POST /worker/preview`: a small image of a frame the worker rendered, for the dashboard.
+    /// Only the client that ran the task may send one for its frames.
+    public struct FramePreview: JSONConvertible, Equatable {
+        /// The largest preview accepted, in bytes of image.
+        public static let maxBytes = 256 * 1024
+        public var sender: Sender
+        public var taskID: Int64
+        public var frame: Int
+        /// A JPEG or PNG file's bytes.
+        public var image: Data
+
+        public init(sender: Sender, taskID: Int64, frame: Int, image: Data) {
+            self.sender = sender
+            self.taskID = taskID
+            self.frame = frame
+            self.image = image
+        }
+
+        public init(json: JSONValue) throws(APIError) {
+            let fields = try JSONFields(json, what: "a frame preview")
+            let encoded = try fields.string("image", maxBytes: Self.maxBytes * 4 / 3 + 4)
+            guard let image = Data(base64Encoded: encoded) else {
+                throw APIError(.invalidValue, "'image' must be the preview's bytes in base64", field: "image")
+            }
+            self.init(
+                sender: try Sender(fields), taskID: try fields.int("task_id", in: Limits.id), frame: Int(try fields.int("frame", in: Limits.frame)),
+                image: image)
+        }
+
+        public var json: JSONValue {
+            var object = sender.members
+            object["task_id"] = .int(taskID)
+            object["frame"] = .int(Int64(frame))
+            object["image"] = .string(image.base64EncodedString())
+            return .object(object)
+        }
+    }
+
     /// The server's answer to a heartbeat.
     public struct HeartbeatReply: JSONConvertible, Equatable {
         public var heartbeatInterval: Double

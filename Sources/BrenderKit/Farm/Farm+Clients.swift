@@ -9,7 +9,9 @@ extension Farm {
         switch request.action {
         case "read":
             // Only the page is copied out of the farm: 100 clients of 10,000, not 10,000.
-            let ids = matchingClientIDs(filters)
+            let order = try ReadOrder(request, schema: schema)
+            var ids = matchingClientIDs(filters)
+            if order.search != nil || order.sort != nil { ids = order.arrange(ids) { clients[$0]!.value(of: $1) } }
             return APIResponse(items: page(ids, of: request).map { clients[$0]!.json }, total: ids.count)
         case "update":
             try requireFiltersOrAll(filters, request)

@@ -33,7 +33,10 @@ extension Farm {
             let runtime = try createJob(submission, submittedBy: principal.name)
             return APIResponse(items: [JobItem(runtime: runtime, context: context).json])
         case "read":
-            let matches = matchingJobs(try schema.filterSet(request.filters), context)
+            let order = try ReadOrder(request, schema: schema)
+            let matches = order.arrange(matchingJobs(try schema.filterSet(request.filters), context)) {
+                JobItem(runtime: $0, context: context).value(of: $1)
+            }
             return APIResponse(items: page(matches, of: request).map { JobItem(runtime: $0, context: context).json }, total: matches.count)
         case "update":
             let filters = try schema.filterSet(request.filters)
@@ -264,6 +267,9 @@ extension Farm {
             if !logs.removeJob(runtime.job.id) {
                 logger.warning("could not remove all logs of a deleted job", metadata: ["job": "\(runtime.job.id)"])
             }
+            if !previews.removeJob(runtime.job.id) {
+                logger.warning("could not remove all frame previews of a deleted job", metadata: ["job": "\(runtime.job.id)"])
+            }
             logger.info("job deleted", metadata: ["job": "\(runtime.job.id)"])
             events.publish(.jobDeleted(runtime.job.id))
         }
@@ -285,7 +291,7 @@ extension Farm {
         let context = itemContext
         switch request.action {
         case "read":
-            let matches = matchingTasks(filters, context)
+            let matches = try ReadOrder(request, schema: schema).arrange(matchingTasks(filters, context)) { $0.value(of: $1) }
             return APIResponse(items: page(matches, of: request).map(\.json), total: matches.count)
         default:
             try requireFiltersOrAll(filters, request)

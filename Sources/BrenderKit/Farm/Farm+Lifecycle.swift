@@ -32,6 +32,7 @@ extension Farm {
         }
         for (taskID, lease) in batch.attemptsBegan { logAttempts[taskID] = LogAttempt(lease: lease, stored: 0, hasHead: false) }
         for taskID in batch.attemptsEnded { logAttempts[taskID] = nil }
+        countFrames(batch)
         for note in batch.notes { note() }
         publish(batch)
         if batch.mayWake { dispatchToWaiters() }
@@ -56,6 +57,19 @@ extension Farm {
                 if let client = clients[id] { bodies.append(.client(ClientSummary(client))) }
             }
             return bodies
+        }
+    }
+
+    /// Adds the frames a committed batch verified to the farm's throughput.
+    private func countFrames(_ batch: ChangeBatch) {
+        var rendered = 0
+        for (runtime, index, before) in batch.tasks {
+            let task = runtime.tasks[index]
+            if task.role == .render && task.lease == before.lease { rendered += max(0, Int(task.framesDone) - Int(before.framesDone)) }
+        }
+        if rendered > 0 {
+            let time = now()
+            throughput.record(rendered, at: time, now: time)
         }
     }
 

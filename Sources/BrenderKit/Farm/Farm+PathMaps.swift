@@ -7,7 +7,9 @@ extension Farm {
         switch request.action {
         case "read":
             let filters = try schema.filterSet(request.filters)
-            let matches = pathMaps.filter { map in filters.matches { map.value(of: $0) } }
+            let matches = try ReadOrder(request, schema: schema).arrange(pathMaps.filter { map in filters.matches { map.value(of: $0) } }) {
+                $0.value(of: $1)
+            }
             return APIResponse(items: page(matches, of: request).map(\.json), total: matches.count)
         case "create":
             guard let name = request.values["name"]?.stringValue, FieldType.isValidName(name) else {

@@ -56,8 +56,12 @@ public actor Farm {
     var isShuttingDown = false
     /// Bytes of the current attempt's log stored per task (a cache of the log files' sizes).
     var logAttempts: [Int64: LogAttempt] = [:]
+    /// Frames rendered in the last hour, for the farm's rate.
+    var throughput = FrameThroughput()
     /// Where task logs are kept.
     let logs: TaskLogStore
+    /// Where frames' preview images are kept.
+    let previews: FramePreviewStore
     /// The folder of the database: what a full disk is reported against.
     let dataDirectory: URL
     /// Space held back for deletes and cancels on a full disk.
@@ -91,6 +95,7 @@ public actor Farm {
         self.dataDirectory = dataDirectory
         self.reserve = StorageReserve(directory: dataDirectory)
         self.logs = TaskLogStore(directory: logDirectory ?? dataDirectory.appendingPathComponent("logs"))
+        self.previews = FramePreviewStore(directory: dataDirectory.appendingPathComponent("previews"))
         self.defaultOutputDirectory = outputDirectory ?? dataDirectory.deletingLastPathComponent().appendingPathComponent("renders")
         var undigested: [Client] = []
         for var client in try store.loadClients() {
@@ -122,8 +127,9 @@ public actor Farm {
             jobIDs.append(job.id)
             for id in job.after { dependents[id, default: []].append(job.id) }
             if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
-            for task in runtime.tasks where task.status == .active {
-                clients[task.clientID]?.currentTask = (job.id, task.id)
+            for task in runtime.tasks {
+                if task.status == .active { clients[task.clientID]?.currentTask = (job.id, task.id) }
+                if task.status == .completed { throughput.record(task.frameCount, at: task.finishedAt, now: startedAt) }
             }
         }
         // A client is busy exactly when it runs a task.
@@ -201,6 +207,8 @@ public actor Farm {
             return try handleTaskRequest(request, by: principal)
         case PathMap.schema.item:
             return try handlePathMapRequest(request)
+        case FarmItem.schema.item:
+            return try handleFarmRequest(request)
         default:
             throw APIError(
                 .unknownItem, "unknown item '\(request.item)'; items: \(Farm.schemas.map(\.item).joined(separator: ", "))",
@@ -209,7 +217,7 @@ public actor Farm {
     }
 
     /// Every item the API serves.
-    public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema, PathMap.schema]
+    public static let schemas: [ItemSchema] = [Client.schema, Job.schema, RenderTask.schema, PathMap.schema, FarmItem.schema]
 
     /// What items need to show their derived fields.
     var itemContext: ItemContext {

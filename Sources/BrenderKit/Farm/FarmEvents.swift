@@ -15,6 +15,8 @@ public struct FarmEvent: Sendable {
         case clientDeleted(Int64)
         /// A task's log has `bytes` bytes stored (read them from `/logs/task/ID?offset=`).
         case log(taskID: Int64, jobID: Int64, bytes: Int)
+        /// A frame's preview image was stored (read it from `/jobs/JOB/frames/FRAME/preview`).
+        case preview(jobID: Int64, frame: Int)
     }
 
     /// Increasing over the server's life and across restarts (see ``EventHub``).
@@ -30,6 +32,7 @@ public struct FarmEvent: Sendable {
         case .client: "client"
         case .clientDeleted: "client_deleted"
         case .log: "log"
+        case .preview: "preview"
         }
     }
 
@@ -40,6 +43,7 @@ public struct FarmEvent: Sendable {
         case .jobDeleted(let id): id
         case .task(let task): task.jobID
         case .log(_, let jobID, _): jobID
+        case .preview(let jobID, _): jobID
         case .client, .clientDeleted: nil
         }
     }
@@ -57,6 +61,7 @@ public struct FarmEvent: Sendable {
         case .client(let client): client.json
         case .clientDeleted(let id): ["client": .int(id)]
         case .log(let taskID, let jobID, let bytes): ["task": .int(taskID), "job": .int(jobID), "bytes": .int(Int64(bytes))]
+        case .preview(let jobID, let frame): ["job": .int(jobID), "frame": .int(Int64(frame))]
         }
     }
 }
@@ -75,6 +80,10 @@ public struct JobSummary: Sendable, Equatable {
     public var tasksFailed: Int
     public var reason: String?
     public var submittedBy: String
+    /// About how many seconds are left (``JobRuntime/secondsLeft``).
+    public var secondsLeft: Int?
+    /// When its first task started (seconds since 1970), if one has.
+    public var startedAt: Double?
 
     init(_ runtime: JobRuntime) {
         let job = runtime.job
@@ -90,6 +99,8 @@ public struct JobSummary: Sendable, Equatable {
         tasksFailed = runtime.count(.failed)
         reason = job.reason
         submittedBy = job.submittedBy
+        secondsLeft = runtime.secondsLeft
+        startedAt = job.startedAt
     }
 
     var json: JSONValue {
@@ -98,6 +109,8 @@ public struct JobSummary: Sendable, Equatable {
             "frames_done": .int(Int64(framesDone)), "frames_total": .int(Int64(framesTotal)), "tasks_queued": .int(Int64(tasksQueued)),
             "tasks_active": .int(Int64(tasksActive)), "tasks_completed": .int(Int64(tasksCompleted)),
             "tasks_failed": .int(Int64(tasksFailed)), "reason": reason.map(JSONValue.string) ?? .null, "submitted_by": .string(submittedBy),
+            "time_left": secondsLeft.map { .int(Int64($0)) } ?? .null,
+            "started_at": startedAt.map { .string(Timestamp.format($0)) } ?? .null,
         ]
     }
 }

@@ -18,6 +18,9 @@ final class JobRuntime {
     private var medianCache: (version: Int, count: Int, median: Double)?
     /// No task before this index is queued.
     private var cursor = 0
+    /// Seconds and frames of the completed render tasks: the job's pace, for its time left.
+    private var completedSeconds = 0.0
+    private var completedFrames = 0
 
     init(job: Job, tasks: [RenderTask], blocklist: Blocklist = Blocklist()) {
         self.job = job
@@ -30,7 +33,26 @@ final class JobRuntime {
             counts[task.role.index][task.status.index] += 1
             framesTotal += task.frameCount
             framesDone += Int(task.framesDone)
+            countPace(of: task, sign: 1)
         }
+    }
+
+    private func countPace(of task: RenderTask, sign: Int) {
+        guard let seconds = Self.duration(of: task) else { return }
+        completedSeconds += Double(sign) * seconds
+        completedFrames += sign * task.frameCount
+    }
+
+    /// About how many seconds until every frame is rendered: the frames left at the pace of the
+    /// completed tasks (seconds per frame), spread over the render tasks running now. Nil when
+    /// there is no pace yet, or nothing runs (it waits for clients); 0 when every frame is done.
+    var secondsLeft: Int? {
+        let left = framesTotal - framesDone
+        guard left > 0 else { return 0 }
+        let running = count(.active, role: .render)
+        guard completedFrames > 0, running > 0 else { return nil }
+        let perFrame = max(0, completedSeconds) / Double(completedFrames)
+        return Int((Double(left) * perFrame / Double(running)).rounded(.up))
     }
 
     var firstTaskID: Int64 { tasks.first?.id ?? 0 }
@@ -55,7 +77,11 @@ final class JobRuntime {
         counts[old.role.index][old.status.index] -= 1
         counts[task.role.index][task.status.index] += 1
         framesDone += Int(task.framesDone) - Int(old.framesDone)
-        if Self.duration(of: old) != nil || Self.duration(of: task) != nil { durationsVersion &+= 1 }
+        if Self.duration(of: old) != nil || Self.duration(of: task) != nil {
+            durationsVersion &+= 1
+            countPace(of: old, sign: -1)
+            countPace(of: task, sign: 1)
+        }
         tasks[index] = task
         if task.status == .queued && index < cursor { cursor = index }
     }

@@ -15,8 +15,8 @@ struct BrenderRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// The server's HTTP surface: the admin API, the worker protocol, task logs, the event stream
-/// and the health check.
+/// The server's HTTP surface: the admin API, the worker protocol, task logs, the event stream,
+/// frame previews and the health check (the dashboard's files are ``DashboardRoutes``').
 ///
 /// `/api`, the logs and the event stream need the admin token or a named token (its role limits what `/api` may
 /// change, see ``AccessPolicy``); registering a worker needs the join token (or the admin
@@ -137,6 +137,49 @@ struct Routes: Sendable {
                 return Routes.json(error.json, status: .init(code: error.httpStatus))
             }
             return EventStream(hub: farm.events).response(query)
+        }
+        // Who the token is: the dashboard shows the name and offers only what the role may do.
+        router.get("/session") { request, context in
+            guard let principal = await principal(request, context) else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
+            var response = Routes.json(["name": .string(principal.name), "role": .string(principal.role.rawValue)], status: .ok)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        router.post("/worker/preview") { request, _ in
+            await respond { () async throws(APIError) -> JSONValue in
+                try await farm.storePreview(decode(WorkerProtocol.FramePreview.self, from: request))
+                return WorkerProtocol.Acknowledgement().json
+            }
+        }
+        // A job's contact sheet: its frames, which are rendered, which have a preview.
+        router.get("/jobs/:id/frames") { request, context in
+            guard await principal(request, context) != nil else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
+            guard let id = context.parameters.get("id").flatMap(Int64.init) else {
+                return Routes.json(APIError(.invalidValue, "the job id must be a number", field: "id").json, status: .badRequest)
+            }
+            guard let sheet = await farm.contactSheet(jobID: id) else {
+                return Routes.json(APIError(.notFound, "there is no job \(id)", field: "id").json, status: .notFound)
+            }
+            var response = Routes.json(sheet, status: .ok)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        // A frame's preview image; `?v=` (the time it was stored, from the sheet) makes the URL
+        // change when the frame is rendered again, so the image can be cached for good.
+        router.get("/jobs/:id/frames/:frame/preview") { request, context in
+            guard await principal(request, context) != nil else { return Routes.unauthorized(needing: Routes.tokenNeeded) }
+            guard let id = context.parameters.get("id").flatMap(Int64.init), let frame = context.parameters.get("frame").flatMap(Int.init) else {
+                return Routes.json(APIError(.invalidValue, "the job id and frame must be numbers", field: "frame").json, status: .badRequest)
+            }
+            guard let preview = await farm.preview(jobID: id, frame: frame) else {
+                return Routes.json(APIError(.notFound, "job \(id) has no preview of frame \(frame)", field: "frame").json, status: .notFound)
+            }
+            var headers: HTTPFields = [.contentType: preview.kind.contentType]
+            headers[.cacheControl] = request.uri.queryParameters.get("v") != nil ? "private, max-age=31536000, immutable" : "private, no-cache"
+            headers[.eTag] = "\"\(id)-\(frame)-\(Int64(preview.modified * 1000))\""
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            if request.headers[.ifNoneMatch] == headers[.eTag] { return Response(status: .notModified, headers: headers) }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: preview.data)))
         }
         // The Prometheus text format; any token (a read-only one suits a scraper).
         router.get("/metrics") { request, context in

@@ -23,6 +23,8 @@ struct TaskRunner: Sendable {
     var video: VideoEncoder? = nil
     /// Whether command jobs may run here (`--allow-commands`).
     var allowCommands: Bool = false
+    /// Makes and sends a preview of each verified frame (nil: this node has no ffmpeg).
+    var previews: FramePreviewMaker? = nil
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -67,6 +69,12 @@ struct TaskRunner: Sendable {
             try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         let errors = ErrorLines()
+        let previews = self.previews
+        /// A frame is verified: reported, and its preview made.
+        @Sendable func rendered(_ frame: Int, at path: String) async {
+            await reporter.frameDone(frame)
+            await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
+        }
         await reporter.log("[brender] \(blender) \(invocation.arguments.joined(separator: " "))")
         let exit: ProcessExit
         do {
@@ -80,7 +88,7 @@ struct TaskRunner: Sendable {
                 switch BlenderOutputParser.parse(line) {
                 case .saved(let path):
                     if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil {
-                        await reporter.frameDone(frame)
+                        await rendered(frame, at: path)
                     }
                 case .error(let message):
                     errors.add(message)
@@ -107,7 +115,7 @@ struct TaskRunner: Sendable {
             if let problem = OutputVerifier.problem(with: path) {
                 return TaskOutcome(state: .failed, error: "frame \(frame) was not rendered: \(problem)")
             }
-            await reporter.frameDone(frame)
+            await rendered(frame, at: path)
         }
         return TaskOutcome(state: .completed, error: nil)
     }

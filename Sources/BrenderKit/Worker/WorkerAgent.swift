@@ -93,6 +93,18 @@ public actor WorkerAgent {
 
     private var sender: WorkerProtocol.Sender? { clientID.map { WorkerProtocol.Sender(clientID: $0, key: state.key) } }
 
+    /// Makes the previews of the frames this worker renders, when it has ffmpeg; one per registration.
+    private var previews: (sender: WorkerProtocol.Sender, maker: FramePreviewMaker)?
+
+    private func previewMaker(for sender: WorkerProtocol.Sender) -> FramePreviewMaker? {
+        guard let videoEncoder else { return nil }
+        if let previews, previews.sender == sender { return previews.maker }
+        let maker = FramePreviewMaker(
+            ffmpeg: videoEncoder.ffmpeg, client: client, sender: sender, scratchDirectory: options.scratchDirectory, logger: logger)
+        previews = (sender, maker)
+        return maker
+    }
+
     /// Runs until the calling task is cancelled (a task in progress is then stopped and handed
     /// back), or until the worker must stop because another process holds its name.
     /// - Returns: why it had to stop, or nil when it was cancelled.
@@ -199,7 +211,7 @@ public actor WorkerAgent {
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
         let runner = TaskRunner(
             blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
-            allowCommands: options.allowCommands)
+            allowCommands: options.allowCommands, previews: previewMaker(for: sender))
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }

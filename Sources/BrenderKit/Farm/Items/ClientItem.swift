@@ -21,7 +21,8 @@ extension Client {
             FieldSpec("capabilities", .tags, help: "What the node can do besides rendering, e.g. ffmpeg."),
             FieldSpec("registered_at", .timestamp, filterable: false, help: "When the node first registered."),
             FieldSpec("last_seen", .timestamp, filterable: false, help: "When the server last heard from the node."),
-        ]
+        ],
+        searchFields: ["name", "hostname", "platform", "tags"]
     )
 
     /// A field's value as the API shows it, for filters and output.

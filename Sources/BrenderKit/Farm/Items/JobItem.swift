@@ -40,6 +40,9 @@ extension Job {
             FieldSpec("frames_done", .integer(0...Int64.max), filterable: false, help: "Frames rendered and verified."),
             FieldSpec("failed_frames", .text(maxLength: 65536), filterable: false, help: "Frames of tasks that failed for good."),
             FieldSpec("slow_tasks", .ids, filterable: false, help: "Running tasks far slower than the job's median."),
+            FieldSpec(
+                "time_left", .integer(0...Int64.max), filterable: false,
+                help: "About how many seconds until every frame is rendered, at the pace so far; empty when unknown."),
             FieldSpec("tasks_total", .integer(0...Int64.max), filterable: false, help: "Tasks in the job."),
             FieldSpec("tasks_queued", .integer(0...Int64.max), filterable: false, help: "Tasks waiting."),
             FieldSpec("tasks_active", .integer(0...Int64.max), filterable: false, help: "Tasks running."),
@@ -50,7 +53,8 @@ extension Job {
             FieldSpec("created_at", .timestamp, filterable: false, help: "When the job was submitted."),
             FieldSpec("started_at", .timestamp, filterable: false, help: "When its first task started."),
             FieldSpec("finished_at", .timestamp, filterable: false, help: "When it completed, failed or was canceled."),
-        ]
+        ],
+        searchFields: ["name", "file", "submitted_by", "tags"]
     )
 }
 
@@ -88,6 +92,7 @@ struct JobItem {
         case "frames_done": .int(Int64(runtime.framesDone))
         case "failed_frames": runtime.count(.failed, role: .render) == 0 ? .null : .string(runtime.failedFrames)
         case "slow_tasks": .array(slowTasks.map(JSONValue.int))
+        case "time_left": runtime.secondsLeft.map { .int(Int64($0)) } ?? .null
         case "tasks_total": .int(Int64(runtime.tasks.count))
         case "tasks_queued": .int(Int64(runtime.count(.queued)))
         case "tasks_active": .int(Int64(runtime.count(.active)))

@@ -21,7 +21,8 @@ extension RenderTask {
             FieldSpec("started_at", .timestamp, filterable: false, help: "When the current or last attempt started."),
             FieldSpec("finished_at", .timestamp, filterable: false, help: "When it last finished."),
             FieldSpec("error", .text(maxLength: 4096), filterable: false, help: "Why the last attempt failed, or why it was canceled."),
-        ]
+        ],
+        searchFields: ["error"]
     )
 }
 
