@@ -44,12 +44,38 @@ public struct ReadOrder: Sendable, Equatable {
         guard let search else { return true }
         for field in searchFields {
             switch value(field) {
-            case .string(let text) where text.lowercased().contains(search): return true
-            case .array(let elements) where elements.contains(where: { $0.stringValue?.lowercased().contains(search) == true }): return true
+            case .string(let text) where Self.contains(text, search): return true
+            case .array(let elements) where elements.contains(where: { $0.stringValue.map { Self.contains($0, search) } == true }): return true
             default: continue
             }
         }
         return false
+    }
+
+    /// Whether `text` contains `needle` (lowercase) without regard to case. ASCII text is
+    /// compared byte by byte, without making a lowercased copy of every record's field (a search
+    /// of 10,000 jobs took 44 ms that way); other text is lowercased first.
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in
+            needle.withUTF8 { pattern in
+                guard !pattern.isEmpty else { return true }
+                guard haystack.allSatisfy({ $0 < 0x80 }), pattern.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard haystack.count >= pattern.count else { return false }
+                let first = pattern[0]
+                for start in 0...(haystack.count - pattern.count) where haystack[start] | (haystack[start] &- 0x41 < 26 ? 0x20 : 0) == first {
+                    var index = 1
+                    while index < pattern.count {
+                        let byte = haystack[start + index]
+                        if (byte &- 0x41 < 26 ? byte | 0x20 : byte) != pattern[index] { break }
+                        index += 1
+                    }
+                    if index == pattern.count { return true }
+                }
+                return false
+            }
+        } ?? text.lowercased().contains(needle)
     }
 
     /// `records` (in id order) narrowed by the search and put in the sort order. Each record's
