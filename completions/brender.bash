@@ -89,8 +89,8 @@ _brender_node() {
             ;;
         'job list')
             subcommands=()
-            options=('--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '-f=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            options=('--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
+            valued=('--filter=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '-f=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'job show')
@@ -149,8 +149,8 @@ _brender_node() {
             ;;
         'task list')
             subcommands=()
-            options=('--job' '--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--job=none' '-j=none' '--filter=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '-f=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            options=('--job' '--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
+            valued=('--job=none' '-j=none' '--filter=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '-f=words:id=,job=,role=render,role=video,status=queued,status=active,status=completed,status=failed,status=canceled,slow=,client=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'task log')
@@ -173,8 +173,8 @@ _brender_node() {
             ;;
         'client list')
             subcommands=()
-            options=('--filter' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            options=('--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client show')

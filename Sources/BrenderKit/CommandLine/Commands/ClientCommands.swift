@@ -10,7 +10,8 @@ enum ClientCommands {
         "list", abstract: "List render nodes.",
         discussion: "Filter keys: \(Client.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
         options: [
-            CommonOptions.filter("client"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
+            CommonOptions.filter("client"), CommonOptions.sort(Client.schema), CommonOptions.search(Client.schema), CommonOptions.limit,
+            CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
             CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: [

@@ -40,6 +40,18 @@ enum CommonOptions {
     static let offset = OptionSpec.value("offset", "N", kind: .integer(0...Int(Int32.max)), help: "Skip the first N matching items.")
     static let everything = OptionSpec.flag("all", help: "Show every matching item, not one page.")
 
+    /// `--sort FIELD` of a list: any of the item's fields, `-` in front for descending.
+    static func sort(_ schema: ItemSchema) -> OptionSpec {
+        .value("sort", "FIELD", kind: .string, help: "Order by this field ('-' in front for descending), on the server, before paging.")
+    }
+
+    /// `--search TEXT` of a list.
+    static func search(_ schema: ItemSchema) -> OptionSpec {
+        .value(
+            "search", "TEXT", kind: .string,
+            help: "Keep the \(schema.item)s with this text in their \(schema.searchFields.joined(separator: ", ")) (any case).")
+    }
+
     /// The `limit` of a list request: nil (everything) with --all.
     static func pageLimit(_ parsed: ParsedCommand) -> Int? {
         parsed.flag("all") ? nil : parsed.int("limit")
@@ -81,7 +93,14 @@ enum CommonOptions {
     ) async throws -> (response: APIResponse, filters: [String: JSONValue]) {
         var filters = try fields(parsed, option: "filter", schema: schema, forFilter: true)
         filters.merge(extra) { _, added in added }
-        let request = APIRequest(item: item, action: "read", filters: filters, limit: pageLimit(parsed), offset: parsed.int("offset") ?? 0)
+        if let sort = parsed.string("sort"), schema.field(sort.hasPrefix("-") ? String(sort.dropFirst()) : sort) == nil {
+            throw UsageError(
+                "--sort '\(sort)' is not a field of a \(item)",
+                hint: "sort by one of \(schema.fields.map(\.name).joined(separator: ", ")); '-' in front sorts descending")
+        }
+        let request = APIRequest(
+            item: item, action: "read", filters: filters, limit: pageLimit(parsed), offset: parsed.int("offset") ?? 0, sort: parsed.string("sort"),
+            search: parsed.string("search"))
         return (try await client(parsed).send(request), filters)
     }
 

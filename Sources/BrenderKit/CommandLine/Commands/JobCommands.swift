@@ -223,13 +223,17 @@ enum JobCommands {
         })
 
     static let list = CommandSpec(
-        "list", abstract: "List jobs, oldest first.",
+        "list", abstract: "List jobs, oldest first unless --sort says otherwise.",
         discussion: "Filter keys: \(Job.schema.fields.filter(\.filterable).map(\.name).joined(separator: ", ")).",
         options: [
-            CommonOptions.filter("job"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
+            CommonOptions.filter("job"), CommonOptions.sort(Job.schema), CommonOptions.search(Job.schema), CommonOptions.limit,
+            CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
             CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
-        examples: ["brender job list", "brender job list --filter status=active,queued", "brender job list --json | jq '.[] | {id, status}'"],
+        examples: [
+            "brender job list", "brender job list --filter status=active,queued", "brender job list --sort -priority --search sh010",
+            "brender job list --json | jq '.[] | {id, status}'",
+        ],
         action: { parsed, context in
             let (response, filters) = try await CommonOptions.readPage(parsed, item: "job", schema: Job.schema)
             if parsed.flag("json") {

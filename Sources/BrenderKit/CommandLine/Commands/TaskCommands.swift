@@ -8,7 +8,8 @@ enum TaskCommands {
         "list", abstract: "List a job's tasks.",
         options: [
             .value("job", short: "j", "JOB", kind: .integer(1...Int.max), help: "The job whose tasks to list."),
-            CommonOptions.filter("task"), CommonOptions.limit, CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
+            CommonOptions.filter("task"), CommonOptions.sort(RenderTask.schema), CommonOptions.search(RenderTask.schema), CommonOptions.limit,
+            CommonOptions.offset, CommonOptions.everything, CommonOptions.json,
             CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],
         examples: ["brender task list --job 3", "brender task list --job 3 --filter status=failed"],
