@@ -48,6 +48,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],
+            // The dashboard's page, script, style and icon, compiled in: the binary is all there is to install.
+            resources: [
+                .embedInCode("Dashboard/Assets/index.html"), .embedInCode("Dashboard/Assets/dashboard.js"),
+                .embedInCode("Dashboard/Assets/dashboard.css"), .embedInCode("Dashboard/Assets/icon.svg"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -79,6 +84,8 @@ let package = Package(
             name: "IntegrationTests",
             // Depends on the executable so `swift test` builds the binary the tests run.
             dependencies: ["BrenderKit", "BrenderTesting", "brender", .product(name: "NIOHTTP1", package: "swift-nio")],
+            // The browser scenario, run by DashboardBrowserTests with python3 and selenium.
+            exclude: ["Dashboard/dashboard_scenario.py"],
             swiftSettings: swiftSettings
         ),
     ]

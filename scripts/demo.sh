@@ -39,6 +39,7 @@ export BRENDER_SERVER=$(grep -o 'http://[0-9.]*:[0-9]*' "$demo/server.out")
 # below read them from there (BRENDER_DATA), as an admin on the server machine needs no setup.
 export BRENDER_DATA="$demo/data"
 echo "server: $BRENDER_SERVER (data and logs in $demo)"
+echo "dashboard: $BRENDER_SERVER/ in a browser on this machine; sign in with the admin token $("$brender" server token show --data "$demo/data" | awk '$1 == "admin" {print $2}')"
 
 "$brender" worker --name "$(hostname -s 2>/dev/null || echo demo)-worker" --state-dir "$demo/worker" 2>"$demo/worker.log" &
 worker=$!
@@ -51,3 +52,7 @@ worker=$!
 "$brender" job show 1 | grep -E '^(status|frames|settings_from|video):'
 echo "frames: $(ls "$demo"/renders/1-*/ | head -3 | tr '\n' ' ')... in $(ls -d "$demo"/renders/1-*)"
 echo "video: $demo/renders/job-1.mp4"
+# On a terminal, the farm stays up for a look at the dashboard until Enter is pressed.
+if [ -t 0 ] && [ -t 1 ]; then
+    read -r -p "the farm and its dashboard ($BRENDER_SERVER/) stay up until you press Enter " _ || true
+fi

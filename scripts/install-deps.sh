@@ -20,10 +20,17 @@ command -v groff >/dev/null 2>&1 || missing+=(groff-base)
 # The package is made with dpkg-deb and tested in a Debian root made by debootstrap.
 [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 command -v strip >/dev/null 2>&1 || missing+=(binutils)
+# The dashboard is tested in a real browser: Debian's chromium, driven through its chromium-driver.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 
 # The metrics test parses /metrics with the Prometheus project's own parser.
 if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check prometheus-client >&2 || echo "could not install prometheus-client from PyPI" >&2
+fi
+# ... and the dashboard's browser test drives chromium with selenium.
+if ! python3 -c "import selenium" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check selenium >&2 || echo "could not install selenium from PyPI" >&2
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

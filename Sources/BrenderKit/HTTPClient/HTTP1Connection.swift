@@ -63,10 +63,14 @@ public struct HTTP1Connection {
     }
 
     /// Sends one request and reads the whole answer.
-    public mutating func send(method: HTTPMethod, path: String, body: [UInt8]?) async throws -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
+    /// - Parameter headers: more header fields to send (names and values).
+    public mutating func send(method: HTTPMethod, path: String, body: [UInt8]?, headers extra: [(String, String)] = []) async throws -> (
+        status: Int, headers: HTTPHeaders, body: [UInt8]
+    ) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         if let authorization { head.headers.add(name: "Authorization", value: authorization) }
+        for (name, value) in extra { head.headers.add(name: name, value: value) }
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: String(body.count))

@@ -32,7 +32,9 @@ public struct BrenderServer: Sendable {
         let router = Router(context: BrenderRequestContext.self)
         router.middlewares.add(LogRequestsMiddleware(.debug))
         router.middlewares.add(MetricsMiddleware(metrics: farm.metrics))
+        router.middlewares.add(CrossSiteGuard())
         Routes(farm: farm, maxBodySize: options.maxBodySize, startedAt: startedAt, gate: AuthGate(tokens: tokens)).register(on: router)
+        DashboardRoutes().register(on: router)
 
         let host = options.host
         let logger = self.logger

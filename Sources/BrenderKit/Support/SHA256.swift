@@ -56,10 +56,15 @@ public enum SHA256 {
 
     /// The digest of a string's UTF-8, in lower-case hexadecimal (64 characters).
     public static func hex(_ text: String) -> String {
+        hex(of: text.utf8)
+    }
+
+    /// The digest of bytes, in lower-case hexadecimal (64 characters).
+    public static func hex(of bytes: some Collection<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
-        for byte in digest(text.utf8) {
+        for byte in digest(bytes) {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0f)])
         }
