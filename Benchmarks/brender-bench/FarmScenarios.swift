@@ -151,6 +151,51 @@ enum FarmScenarios {
         return figures
     }
 
+    /// The dashboard's jobs page with `jobs` jobs on the server: the API reads it makes (a sorted
+    /// page of 50, a search) timed here, and the page itself timed in Debian's chromium by
+    /// `Benchmarks/dashboard-bench.py` (needs chromium, chromium-driver and selenium).
+    static func dashboard(jobs count: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        let farm = try TestFarm()
+        try farm.startServer(["--log-level", "warning"])
+        let jobs = (0..<count).map { index -> [String: JSONValue] in
+            ["type": "command", "argv": ["true"], "frames": "1-10", "priority": .int(Int64(index % 101)), "name": .string("shot-\(index)")]
+        }
+        _ = try await submit(farm: farm, jobs: jobs)
+        var figures: [String: JSONValue] = ["jobs": .int(Int64(count))]
+        let reads: [(String, APIRequest)] = [
+            ("read_page_by_id", APIRequest(item: "job", action: "read", limit: 50, sort: "-id")),
+            ("read_page_by_name", APIRequest(item: "job", action: "read", limit: 50, sort: "name")),
+            ("read_page_searched", APIRequest(item: "job", action: "read", limit: 50, sort: "-priority", search: "shot-99")),
+            ("read_farm", APIRequest(item: "farm", action: "read")),
+        ]
+        try await HTTP1Connection.with(port: farm.port, token: farm.adminToken) { connection in
+            for (name, request) in reads {
+                var timings = Timings()
+                for _ in 0..<20 {
+                    let start = monotonicSeconds()
+                    let (status, _) = try await connection.post("/api", request.json.serializedBytes())
+                    timings.add(monotonicSeconds() - start)
+                    guard status == 200 else { throw CommandFailure("\(name) answered \(status)") }
+                }
+                log("\(name) with \(count) jobs: median \(formatDuration(timings.median)), p99 \(formatDuration(timings.p99))")
+                figures[name + "_median_seconds"] = .double(timings.median)
+            }
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("dashboard-bench.py").path
+        let result = try ChildProcess.run(
+            "/usr/bin/env", ["python3", script, farm.serverURL, farm.adminToken ?? "", "15"], logDirectory: farm.directory, name: "dashboard-bench",
+            timeout: 600)
+        guard result.status == 0, let browser = try? JSONValue.parse(Data(result.stdout.utf8)).objectValue else {
+            throw CommandFailure("the browser half of the dashboard benchmark failed: \(result.stderr.suffix(2000))")
+        }
+        for (name, value) in browser { figures["browser_" + name] = value }
+        log(
+            "jobs page in chromium with \(count) jobs: \(browser["jobs_page_switch_median_ms"]?.doubleValue.map { String(format: "%.0f", $0) } ?? "?") ms median from asking to painted rows (max \(browser["jobs_page_switch_max_ms"]?.doubleValue.map { String(format: "%.0f", $0) } ?? "?") ms); a fresh load \(browser["jobs_page_load_median_ms"]?.doubleValue.map { String(format: "%.0f", $0) } ?? "?") ms median"
+        )
+        return figures
+    }
+
     /// 6. A server holding `clients` clients and `tasks` tasks is killed and started again: time
     /// until it answers, and until it hands out work.
     static func restart(clients: Int, tasks: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
