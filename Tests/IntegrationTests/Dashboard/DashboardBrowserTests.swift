@@ -44,14 +44,33 @@ import Testing
         }
         try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("dashboard_scenario.py").path
-        let result = try ChildProcess.run(
+        let control = farm.directory.appendingPathComponent("browser-control")
+        try FileManager.default.createDirectory(at: control, withIntermediateDirectories: true)
+        let scenario = try ChildProcess(
             "/usr/bin/env",
             [
                 "python3", script, farm.serverURL, try #require(farm.adminToken), reader.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
-                String(job), String(others[0]), String(others[1]), "render-1", Self.screenshots.path,
+                String(job), String(others[0]), String(others[1]), "render-1", Self.screenshots.path, control.path,
             ],
-            logDirectory: farm.directory, name: "dashboard-scenario", timeout: 900)
-        #expect(result.status == 0, "the browser scenario failed:\n\(result.stderr)\n\(result.stdout)")
+            logDirectory: farm.directory, name: "dashboard-scenario")
+        // The scenario asks for the server to go away and come back (a SIGKILL, then a start on
+        // the same port and data), to see the page lose its connection and recover.
+        let deadline = Date().addingTimeInterval(900)
+        while !scenario.hasExited && Date() < deadline {
+            if FileManager.default.fileExists(atPath: control.appendingPathComponent("stop-server").path) {
+                farm.server?.send(SIGKILL)
+                farm.server?.waitForExit(timeout: 10)
+                try FileManager.default.removeItem(at: control.appendingPathComponent("stop-server"))
+            }
+            if FileManager.default.fileExists(atPath: control.appendingPathComponent("start-server").path) {
+                try farm.restartServer()
+                try FileManager.default.removeItem(at: control.appendingPathComponent("start-server"))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if !scenario.hasExited { scenario.send(SIGKILL) }
+        let status = scenario.waitForExit(timeout: 10)
+        #expect(status == 0, "the browser scenario failed:\n\(scenario.standardError)\n\(scenario.standardOutput)")
         _ = try? await farm.api(APIRequest(item: "job", action: "update", filters: ["id": .int(job)], values: ["status": "canceled"]))
     }
 }

@@ -1,11 +1,15 @@
 """The dashboard in a real browser: Debian's chromium, headless, driven by selenium.
 
 Run by DashboardBrowserTests.swift against a real server with a real worker rendering a real
-Blender job:  python3 dashboard_scenario.py SERVER ADMIN_TOKEN READ_ONLY_TOKEN JOB OTHER_JOB_A OTHER_JOB_B CLIENT_NAME SHOTS_DIR
+Blender job:  python3 dashboard_scenario.py SERVER ADMIN_TOKEN READ_ONLY_TOKEN JOB OTHER_JOB_A OTHER_JOB_B CLIENT_NAME SHOTS_DIR CONTROL_DIR
+
+To take the server away and bring it back, it leaves a file named stop-server, then
+start-server, in CONTROL_DIR; the test acts on each and removes it.
 
 It signs in, watches the running job's progress bar and contact sheet change without a reload,
 pauses and resumes it, disables a client, selects two jobs and cancels both, reads a task's log
-as it grows, checks a read-only session offers no changes, and saves screenshots. Every step is
+as it grows, loses the server and sees the page recover by itself, checks a read-only session
+offers no changes, and saves screenshots. Every step is
 also checked against the server's API. Exits non-zero, saying which step failed, on any failure.
 """
 
@@ -23,7 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-SERVER, ADMIN, READER, JOB, OTHER_A, OTHER_B, CLIENT, SHOTS = sys.argv[1:9]
+SERVER, ADMIN, READER, JOB, OTHER_A, OTHER_B, CLIENT, SHOTS, CONTROL = sys.argv[1:10]
 JOB, OTHER_A, OTHER_B = int(JOB), int(OTHER_A), int(OTHER_B)
 # Generous: the suite runs on slow, shared machines; nothing here is timed.
 PATIENCE = float(os.environ.get("BRENDER_BROWSER_PATIENCE", "120"))
@@ -203,6 +207,19 @@ try:
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, f"browser errors: {errors}"
 
+    step = "the server goes away: a banner, then it resumes by itself"
+    open(os.path.join(CONTROL, "stop-server"), "w").close()
+    wait(lambda: css("#banner")[0].is_displayed(), "the lost-connection banner")
+    shot("connection-lost.png")
+    open(os.path.join(CONTROL, "start-server"), "w").close()
+    wait(lambda: not css("#banner")[0].is_displayed(), "the banner to go once the server is back")
+    wait(lambda: api({"item": "farm", "action": "read"}) is not None, "the server to answer")
+    api({"item": "job", "action": "update", "filters": {"id": JOB}, "values": {"priority": 77}})
+    wait(lambda: css(f"tr[data-job='{JOB}'] td.num")[1].text == "77", "a change after the restart to show without a reload")
+
+    # The browser logs the dropped stream and the refused reconnections as errors: expected here.
+    browser.get_log("browser")
+
     step = "a phone-sized window"
     browser.set_window_size(390, 844)
     browser.get(SERVER + "/#/jobs")
@@ -224,6 +241,8 @@ try:
         assert not changers, f"{page} offers {changers} to a read-only token"
         assert not css(".view input[type=checkbox]"), f"{page} offers selection to a read-only token"
     shot("read-only-job.png")
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, f"browser errors: {errors}"
     print("dashboard scenario passed")
 except Exception as failure:
     shot("failure.png")
