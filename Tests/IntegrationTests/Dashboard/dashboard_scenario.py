@@ -20,7 +20,7 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -60,14 +60,19 @@ def wait(condition, what, timeout=PATIENCE):
 
 
 def click(selector, text=None, keys=None):
-    """Clicks (or types `keys` into) the first element matching selector (and text), found afresh."""
+    """Clicks (or types `keys` into) the first enabled element matching selector (and text), found afresh."""
     def attempt():
         for element in css(selector):
-            if text is None or element.text == text:
-                if keys is None:
-                    element.click()
-                else:
-                    element.send_keys(keys)
+            if (text is None or element.text == text) and element.is_enabled():
+                try:
+                    # Clear of the sticky header bar, which would otherwise take the click.
+                    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+                    if keys is None:
+                        element.click()
+                    else:
+                        element.send_keys(keys)
+                except (ElementNotInteractableException, ElementClickInterceptedException):
+                    return False
                 return True
         return False
     wait(attempt, f"{selector} {text or ''} to act on")
@@ -89,18 +94,22 @@ def sign_in(token):
     wait(lambda: css("#bar") and css("#bar")[0].is_displayed(), "the signed-in page")
 
 
+# Read in one script each: the page redraws rows and cells as events arrive, so elements held
+# across several WebDriver calls may be gone.
 def progress_of_header():
-    bars = css(".job-head progress")
-    return int(bars[0].get_attribute("value")) if bars else -1
+    return browser.execute_script("const bar = document.querySelector('.job-head progress'); return bar ? bar.value : -1")
 
 
 def preview_count():
-    return sum(1 for image in css(".sheet .frame img") if (image.get_attribute("src") or "").startswith("blob:"))
+    return browser.execute_script("return [...document.querySelectorAll('.sheet .frame img')].filter(i => i.src.startsWith('blob:')).length")
 
 
 def status_in_header():
-    labels = css(".job-head h1 .status")
-    return labels[0].text if labels else ""
+    return browser.execute_script("const label = document.querySelector('.job-head h1 .status'); return label ? label.textContent : ''")
+
+
+def button_labels():
+    return browser.execute_script("return [...document.querySelectorAll('.view button')].map(b => b.textContent)")
 
 
 def click_job_action(label):
@@ -146,18 +155,28 @@ try:
     frames_first, previews_first = progress_of_header(), preview_count()
     wait(lambda: progress_of_header() > frames_first, "the progress bar to move")
     wait(lambda: preview_count() > previews_first, "a new preview on the contact sheet")
-    placeholders = [cell for cell in css(".sheet .frame") if not css("img", cell)]
-    assert placeholders, "every frame has a preview already; the job ended too soon to watch it"
+    placeholders = browser.execute_script("return [...document.querySelectorAll('.sheet .frame')].filter(c => !c.querySelector('img')).length")
+    assert placeholders > 0, "every frame has a preview already; the job ended too soon to watch it"
     assert browser.execute_script("return window.brenderNoReload") == "still here", "the page reloaded"
     shot("job-contact-sheet.png")
 
     step = "a task's log as it grows"
-    wait(lambda: api({"item": "task", "action": "read", "filters": {"job": JOB, "status": "active"}})["items"], "an active task")
-    active = api({"item": "task", "action": "read", "filters": {"job": JOB, "status": "active"}})["items"][0]["id"]
-    click(f"tr[data-task='{active}'] button")
-    wait(lambda: len(css("pre.log")[0].text) > 0, "the first text of the log")
-    first_length = len(css("pre.log")[0].text)
-    wait(lambda: len(css("pre.log")[0].text) > first_length, "the log to grow")
+    # A running task's log, opened while it runs, must grow on the page. A task may end just as
+    # its log is opened (then all of it came at once): try the next running one.
+    grown = False
+    for attempt in range(5):
+        wait(lambda: api({"item": "task", "action": "read", "filters": {"job": JOB, "status": "active"}})["items"], "an active task")
+        active = api({"item": "task", "action": "read", "filters": {"job": JOB, "status": "active"}})["items"][0]["id"]
+        click(f"tr[data-task='{active}'] button")
+        wait(lambda: css("pre.log")[0].get_attribute("aria-label") == f"Log of task {active}" and len(css("pre.log")[0].text) > 0, "the first text of the log")
+        first_length = len(css("pre.log")[0].text)
+        try:
+            wait(lambda: len(css("pre.log")[0].text) > first_length, "the log to grow", timeout=30)
+            grown = True
+            break
+        except AssertionError:
+            assert job(JOB)["status"] == "active", "the job ended before a log could be watched growing"
+    assert grown, "no task's log grew on the page while it was open"
     assert "Fra:" in css("pre.log")[0].text or "[brender]" in css("pre.log")[0].text
 
     step = "pause the job"
@@ -165,7 +184,7 @@ try:
     wait(lambda: status_in_header() == "paused", "the paused status on the page")
     assert job(JOB)["status"] == "paused"
     step = "resume the job"
-    wait(lambda: any(b.text == "Resume" and b.is_enabled() for b in css(".view .toolbar button")), "the Resume button")
+    wait(lambda: browser.execute_script("return [...document.querySelectorAll('.view .toolbar button')].some(b => b.textContent === 'Resume' && !b.disabled)"), "the Resume button")
     click_job_action("Resume")
     wait(lambda: status_in_header() in ("queued", "active"), "the resumed status on the page")
     assert job(JOB)["status"] in ("queued", "active")
@@ -225,7 +244,17 @@ try:
     browser.get(SERVER + "/#/jobs")
     wait(lambda: css(f"tr[data-job='{JOB}']"), "the jobs table on a phone")
     shot("jobs-phone.png")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a phone (only the table may scroll sideways)"
     browser.set_window_size(1440, 1000)
+
+    step = "dark mode"
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    background = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+    channels = [int(part) for part in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+    assert sum(channels) < 150, f"the page stays light in dark mode: {background}"
+    shot("jobs-dark.png")
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
 
     step = "a read-only session offers no changes"
     css("#sign-out")[0].click()
@@ -236,10 +265,10 @@ try:
     for page, ready in ((f"#/jobs/{JOB}", ".sheet .frame"), ("#/jobs", f"tr[data-job='{JOB}']"), ("#/clients", "tr[data-client]")):
         browser.get(SERVER + "/" + page)
         wait(lambda: css(ready), f"{page} for a read-only token")
-        changers = [b.text for b in css(".view button") if b.text not in ("Log", "Previous", "Next", "Close", "Id", "Name", "Status", "Priority",
+        changers = [label for label in button_labels() if label not in ("Log", "Previous", "Next", "Close", "Id", "Name", "Status", "Priority",
                     "Progress", "Started", "Time left", "Connection", "Activity", "Platform", "Last seen")]
         assert not changers, f"{page} offers {changers} to a read-only token"
-        assert not css(".view input[type=checkbox]"), f"{page} offers selection to a read-only token"
+        assert browser.execute_script("return document.querySelectorAll('.view input[type=checkbox]').length") == 0, f"{page} offers selection to a read-only token"
     shot("read-only-job.png")
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, f"browser errors: {errors}"
