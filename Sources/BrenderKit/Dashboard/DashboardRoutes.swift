@@ -75,9 +75,14 @@ struct DashboardRoutes: Sendable {
 ///
 /// The dashboard's token travels in a header that another site's page cannot set without the
 /// server's CORS consent (never given), so a forged request would already lack it; this is the
-/// second lock: `Sec-Fetch-Site: cross-site`, or an `Origin` naming another host than the one
-/// asked, gets a 403 before any handler runs. Reads (GET, HEAD) pass: they change nothing, and
-/// what they return a foreign page cannot read.
+/// second lock, checked before any handler runs, for requests other than GET and HEAD (reads
+/// change nothing, and what they return a foreign page cannot read):
+/// - `Sec-Fetch-Site` (sent by every current browser, and not settable by a page's script) must
+///   be `same-origin` or `none` (typed or bookmarked): `same-site` (a sibling subdomain) and
+///   `cross-site` are refused.
+/// - Without it (an older browser), an `Origin` must name the host asked for, as the `Host`
+///   header or, behind a reverse proxy that rewrites it, `X-Forwarded-Host` says.
+/// Requests from programs (the command line, workers, curl) send neither and pass.
 struct CrossSiteGuard<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method != .get && request.method != .head, let why = Self.refusal(request.headers, authority: request.head.authority) {
@@ -88,12 +93,13 @@ struct CrossSiteGuard<Context: RequestContext>: RouterMiddleware {
 
     /// Why a changing request is refused as cross-site, or nil.
     static func refusal(_ headers: HTTPFields, authority: String?) -> String? {
-        if headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site" {
-            return "a request from another site's page may not change the farm"
+        if let site = headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            return site == "same-origin" || site == "none" ? nil : "a request from another site's page (\(site.prefix(32))) may not change the farm"
         }
         guard let origin = headers[.origin] else { return nil }
-        let host = origin.split(separator: "://", maxSplits: 1).last.map(String.init) ?? origin
-        guard let authority, host.lowercased() == authority.lowercased() else {
+        let host = (origin.split(separator: "://", maxSplits: 1).last.map(String.init) ?? origin).lowercased()
+        let forwarded = headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard [authority, forwarded].contains(where: { $0?.lowercased() == host }) else {
             return "the request comes from \(origin.prefix(128)), not from this server's own pages"
         }
         return nil
