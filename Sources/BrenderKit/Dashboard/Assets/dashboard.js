@@ -145,7 +145,9 @@ async function send(path, options = {}) {
   headers.set("Authorization", `Bearer ${session.token}`);
   const response = await fetch(path, { ...options, headers, cache: options.cache || "default", credentials: "omit" });
   if (response.status === 401) {
-    signOut("The token was refused: it was revoked or rotated. Sign in again.");
+    signOut(session.name
+      ? "The server no longer takes this token (revoked or rotated): sign in again."
+      : "That token was refused. On the server machine, 'brender server token show' prints the admin token.");
     throw new SignedOut();
   }
   return response;
@@ -333,6 +335,13 @@ class Selection {
   get list() {
     return this.order.filter((id) => this.ids.has(id));
   }
+}
+
+/** Says how many rows are ticked, and offers the actions on them only when some are. */
+function showSelection(selection, count, buttons) {
+  const selected = selection.list.length;
+  count.textContent = selected ? `${selected} selected` : "";
+  for (const button of buttons) button.disabled = selected === 0;
 }
 
 function selectionBox(selection, id, label) {
@@ -542,9 +551,7 @@ class JobsView {
   }
 
   renderRows() {
-    const selected = this.selection.list.length;
-    this.count.textContent = selected ? `${selected} selected` : "";
-    for (const button of this.actionButtons) button.disabled = selected === 0;
+    showSelection(this.selection, this.count, this.actionButtons);
     if (this.items.length === 0) {
       this.table.replaceChildren(h("p", { class: "empty", text: this.search || this.status ? "No job matches." : "No jobs yet: submit one with brender job submit." }));
       return;
@@ -658,9 +665,7 @@ class ClientsView {
   }
 
   renderRows() {
-    const selected = this.selection.list.length;
-    this.count.textContent = selected ? `${selected} selected` : "";
-    for (const button of this.actionButtons) button.disabled = selected === 0;
+    showSelection(this.selection, this.count, this.actionButtons);
     if (this.items.length === 0) {
       this.table.replaceChildren(h("p", { class: "empty", text: "No clients yet: start brender worker on a render node." }));
       return;
@@ -1086,6 +1091,7 @@ function signOut(message = "") {
   current = null;
   sessionStorage.removeItem(TOKEN_KEY);
   session.token = null;
+  session.name = "";
   $("#view").replaceChildren();
   $("#bar").hidden = true;
   $("#banner").hidden = true;
