@@ -271,6 +271,8 @@ public enum WorkerProtocol {
         public var jobFrames: String
         /// The video to make (video tasks).
         public var video: VideoSpec?
+        /// Start Blender afresh for this task, not in a warm one (the job's `cold`).
+        public var cold: Bool
 
         public init(job: Job, task: RenderTask) {
             taskID = task.id
@@ -289,6 +291,7 @@ public enum WorkerProtocol {
             role = task.role
             jobFrames = task.role == .video ? job.frames : ""
             video = task.role == .video ? job.video : nil
+            cold = job.cold
         }
 
         public init(json: JSONValue) throws(APIError) {
@@ -317,6 +320,7 @@ public enum WorkerProtocol {
             self.role = known
             jobFrames = try fields.optionalString("job_frames") ?? ""
             video = fields.object["video"].flatMap(VideoSpec.init(json:))
+            cold = fields.object["cold"]?.boolValue ?? false
             if known == .video && video == nil {
                 throw APIError(.missingField, "a video task needs 'video' with its path", field: "video")
             }
@@ -336,6 +340,7 @@ public enum WorkerProtocol {
                 object["job_frames"] = .string(jobFrames)
             }
             if let video { object["video"] = video.json }
+            if cold { object["cold"] = true }
             return .object(object)
         }
 

@@ -96,6 +96,7 @@ extension Farm {
             maxAttempts: submission.maxAttempts, createdAt: time)
         job.after = submission.after
         job.failFast = submission.failFast
+        job.cold = submission.cold
         job.taskTimeout = submission.taskTimeout
         job.blocklistThreshold = submission.blocklistThreshold
         job.video = submission.video

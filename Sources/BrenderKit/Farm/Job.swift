@@ -37,6 +37,9 @@ public struct Job: Sendable, Equatable {
     public var after: [Int64] = []
     /// Stop the whole job at the first task that fails for good (else the other frames go on).
     public var failFast: Bool = false
+    /// Start Blender afresh for every task instead of rendering in a warm one (scenes whose
+    /// add-ons or scripts keep state between frames).
+    public var cold: Bool = false
     /// Seconds a task may run before it is stopped and counted as failed; 0 for no limit.
     public var taskTimeout: Double = 0
     /// Failed tasks of this job after which a client gets no more of its tasks.

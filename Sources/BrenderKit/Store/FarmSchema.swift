@@ -155,6 +155,11 @@ public enum FarmSchema {
                     revoked_at REAL NOT NULL
                 ) WITHOUT ROWID;
                 """),
+        Migration(
+            version: 7, name: "jobs that start Blender afresh for every task",
+            sql: """
+                ALTER TABLE jobs ADD COLUMN cold INTEGER NOT NULL DEFAULT 0;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

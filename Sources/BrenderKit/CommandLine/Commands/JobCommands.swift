@@ -39,6 +39,11 @@ enum JobCommands {
                 "blocklist-threshold", "N", kind: .integer(1...100), default: "3",
                 help: "Failed tasks after which a client gets no more of this job's tasks."),
             .flag("fail-fast", help: "Stop the whole job at the first task that fails for good (default: render the other frames)."),
+            .flag(
+                "cold",
+                help:
+                    "Start Blender afresh for every task instead of rendering in a warm one (for scenes whose add-ons or scripts keep state between frames)."
+            ),
             .value(
                 "task-timeout", "SECONDS", kind: .seconds,
                 help: "Stop a task that runs longer than this and count a failed attempt (default: no limit)."),
@@ -103,6 +108,7 @@ enum JobCommands {
         ]
         if let frames { values["frames"] = .string(frames) }
         if parsed.flag("fail-fast") { values["fail_fast"] = true }
+        if parsed.flag("cold") { values["cold"] = true }
         if let timeout = parsed.seconds("task-timeout") { values["task_timeout"] = .int(Int64(max(1, timeout.rounded(.up)))) }
         let after = parsed.strings("after").compactMap { Int64($0) }
         if !after.isEmpty { values["after"] = .array(after.map(JSONValue.int)) }

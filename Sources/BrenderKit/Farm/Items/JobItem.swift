@@ -29,6 +29,9 @@ extension Job {
                 "max_attempts", .integer(1...100), filterable: false, updatable: true, help: "Attempts before a task fails for good; default 3."),
             FieldSpec("fail_fast", .boolean, filterable: false, help: "Stop the job at the first task that fails for good."),
             FieldSpec(
+                "cold", .boolean, filterable: false,
+                help: "Start Blender afresh for every task, never in a warm one (for scenes that keep state between frames)."),
+            FieldSpec(
                 "task_timeout", .integer(0...2_592_000), filterable: false, updatable: true,
                 help: "Seconds a task may run before it is stopped as failed; 0 for none."),
             FieldSpec(
@@ -84,6 +87,7 @@ struct JobItem {
         case "after": .array(job.after.map(JSONValue.int))
         case "max_attempts": .int(Int64(job.maxAttempts))
         case "fail_fast": .bool(job.failFast)
+        case "cold": .bool(job.cold)
         case "task_timeout": .int(Int64(job.taskTimeout))
         case "blocklist_threshold": .int(Int64(job.blocklistThreshold))
         case "blocklist": .array(runtime.blocklist.blocked(threshold: job.blocklistThreshold).map(JSONValue.int))
@@ -137,6 +141,7 @@ struct JobSubmission {
     var maxAttempts: Int
     var after: [Int64]
     var failFast: Bool
+    var cold: Bool
     var taskTimeout: Double
     var blocklistThreshold: Int
     var video: VideoSpec?
@@ -144,7 +149,7 @@ struct JobSubmission {
 
     static let fields = [
         "type", "name", "file", "frames", "chunk", "priority", "output", "format", "scene", "argv", "tags", "max_attempts", "after",
-        "fail_fast", "task_timeout", "blocklist_threshold", "video", "settings_from",
+        "fail_fast", "cold", "task_timeout", "blocklist_threshold", "video", "settings_from",
     ]
 
     init(values: [String: JSONValue]) throws(APIError) {
@@ -172,6 +177,7 @@ struct JobSubmission {
         tags = try checked("tags")?.arrayValue?.compactMap(\.stringValue) ?? []
         after = try checked("after")?.arrayValue?.compactMap(\.intValue) ?? []
         failFast = try checked("fail_fast")?.boolValue ?? false
+        cold = try checked("cold")?.boolValue ?? false
         taskTimeout = Double(try checked("task_timeout")?.intValue ?? 0)
         blocklistThreshold = Int(try checked("blocklist_threshold")?.intValue ?? 3)
         settingsSource = try checked("settings_from")?.stringValue ?? "submitted"
