@@ -65,13 +65,13 @@ _brender_node() {
             ;;
         'worker')
             subcommands=('config')
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
             valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
         'worker config')
             subcommands=()
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
             valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
@@ -83,7 +83,7 @@ _brender_node() {
             ;;
         'job submit')
             subcommands=()
-            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
+            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--cold' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
             valued=('--frames=none' '-F=none' '--chunk=none' '-c=none' '--priority=none' '-p=none' '--name=none' '-n=none' '--output=none' '-o=none' '--format=words:BMP,CINEON,DPX,HDR,IRIS,JPEG,JPEG2000,OPEN_EXR,OPEN_EXR_MULTILAYER,PNG,TARGA,TARGA_RAW,TIFF,WEBP' '--scene=none' '--tags=none' '-t=none' '--max-attempts=none' '--blocklist-threshold=none' '--task-timeout=none' '--after=none' '--video=none' '--fps=none' '--codec=words:h264' '--blender=files' '--type=words:blender,command' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;

@@ -25,6 +25,8 @@ struct TaskRunner: Sendable {
     var allowCommands: Bool = false
     /// Makes and sends a preview of each verified frame (nil: this node has no ffmpeg).
     var previews: FramePreviewMaker? = nil
+    /// The Blender kept warm between tasks (nil: every task starts its own, `--cold`).
+    var warm: WarmBlender? = nil
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -42,7 +44,14 @@ struct TaskRunner: Sendable {
             }
             encoder.groups = groups
             outcome = await encoder.run(assignment, reporter: reporter, stop: stop, scratch: scratch)
-        case (.render, .blender): outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
+        case (.render, .blender):
+            if let warm, !assignment.cold,
+                let key = WarmBlenderProcess.Key(blender: blender, file: assignment.file, scene: assignment.scene)
+            {
+                outcome = await runWarm(assignment, key: key, warm: warm, reporter: reporter, stop: stop)
+            } else {
+                outcome = await runBlender(assignment, reporter: reporter, stop: stop, scratch: scratch)
+            }
         case (.render, .command):
             // The server gives command tasks only to workers that allow them; this is the node's own word.
             guard allowCommands else {
@@ -117,6 +126,101 @@ struct TaskRunner: Sendable {
             }
             await rendered(frame, at: path)
         }
+        return TaskOutcome(state: .completed, error: nil)
+    }
+
+    /// Renders a task in the warm Blender that has its file loaded (started for it when none
+    /// has). The same checks as the cold path: every frame's file verified, an `Error:` line
+    /// fails the task. A stop kills the process; a failure, an error or a process that ended
+    /// retires it, so the next task starts a fresh one.
+    private func runWarm(
+        _ assignment: WorkerProtocol.Assignment, key: WarmBlenderProcess.Key, warm: WarmBlender, reporter: TaskReporter, stop: StopSignal
+    ) async -> TaskOutcome {
+        let invocation = BlenderInvocation(assignment)
+        for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let process: WarmBlenderProcess
+        let wasWarm: Bool
+        do {
+            (process, wasWarm) = try await warm.process(for: key)
+        } catch {
+            return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
+        }
+        await reporter.log(
+            wasWarm
+                ? "[brender] rendering in the warm Blender that has \(key.file) loaded (task \(process.served + 1) of its tasks)"
+                : "[brender] \(blender) -b -noaudio \(key.file) --python (brender's warm-render script): kept loaded for the job's next tasks")
+        let frames = assignment.chunk.frames.map { frame -> JSONValue in [.int(Int64(frame)), .string(invocation.expectedFiles[frame]!)] }
+        process.send([
+            "task": .int(assignment.taskID), "scene": assignment.scene.map(JSONValue.string) ?? .null, "format": .string(assignment.format),
+            "frames": .array(frames),
+        ])
+        let expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
+        let errors = ErrorLines()
+        let marker = "BRENDER-WARM "
+        var begun = false
+        var ending: (ok: Bool, error: String?)?
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await stop.wait()
+                if stop.isStopped { process.kill() }
+            }
+            for await line in process.lines {
+                if line.hasPrefix(marker) {
+                    let words = line.dropFirst(marker.count).split(separator: " ", maxSplits: 2).map(String.init)
+                    guard words.count >= 2, Int64(words[1]) == assignment.taskID else { continue }
+                    switch words[0] {
+                    case "begin": begun = true
+                    case "done": ending = (true, nil)
+                    case "error": ending = (false, words.count > 2 ? (try? JSONValue.parse(Data(words[2].utf8)))?.stringValue ?? words[2] : "unknown")
+                    default: break
+                    }
+                    if ending != nil { break }
+                    continue
+                }
+                // Before the task begins: Blender's start-up lines belong to the task that started it.
+                guard begun || !wasWarm else { continue }
+                await reporter.log(line)
+                switch BlenderOutputParser.parse(line) {
+                case .saved(let path):
+                    if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil {
+                        await reporter.frameDone(frame)
+                        await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
+                    }
+                case .error(let message): errors.add(message)
+                default: break
+                }
+            }
+            group.cancelAll()
+        }
+        guard let ending else {
+            await warm.retire()
+            if stop.isStopped { return TaskOutcome(state: .released, error: stop.reason) }
+            // Blender quit before the task was done: said as the cold path says it (a file it
+            // cannot read exits 1 with its Error: line).
+            await reporter.log("[brender] Blender ended with \(process.exit.map { "\($0)" } ?? "no exit status") before the task was done")
+            switch process.exit {
+            case .signaled(let signal)?: return TaskOutcome(state: .failed, error: "Blender was killed by signal \(signal)")
+            case .exited(let code)?:
+                return TaskOutcome(state: .failed, error: "Blender exited with code \(code)" + (errors.first.map { ": \($0)" } ?? ""))
+            case nil: return TaskOutcome(state: .failed, error: "Blender ended before the task was done" + (errors.first.map { ": \($0)" } ?? ""))
+            }
+        }
+        if let problem = ending.error ?? errors.first {
+            await warm.retire()
+            return TaskOutcome(state: .failed, error: "Blender reported an error: \(problem)")
+        }
+        for frame in assignment.chunk.frames {
+            let path = invocation.expectedFiles[frame]!
+            if let problem = OutputVerifier.problem(with: path) {
+                await warm.retire()
+                return TaskOutcome(state: .failed, error: "frame \(frame) was not rendered: \(problem)")
+            }
+            await reporter.frameDone(frame)
+            await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
+        }
+        process.markUsed()
         return TaskOutcome(state: .completed, error: nil)
     }
 

@@ -25,6 +25,8 @@ public struct WorkerOptions: Sendable {
     public var joinToken: String?
     /// Whether this node runs command jobs (arbitrary programs); off unless asked for.
     public var allowCommands: Bool = false
+    /// Start Blender afresh for every task instead of keeping one warm (`--cold`).
+    public var cold: Bool = false
     /// For an `https://` server: a PEM file of the certificate authorities to trust instead of
     /// the system's.
     public var certificateAuthorities: String?
@@ -65,6 +67,8 @@ public actor WorkerAgent {
     private var serverReachable = true
     /// ffmpeg and ffprobe, when this node has them: it then takes video tasks.
     let videoEncoder: VideoEncoder?
+    /// The Blender kept running between tasks of one file (nil with `--cold`).
+    let warm: WarmBlender?
     /// Set when this worker must stop: another process holds its name.
     private var mustStopBecause: String?
     /// Tells systemd when the worker is registered, what it does, and that it is alive.
@@ -80,6 +84,7 @@ public actor WorkerAgent {
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)
+        self.warm = options.cold ? nil : try WarmBlender(scratchDirectory: options.scratchDirectory, groups: state, logger: logger)
         if videoEncoder == nil {
             logger.notice("no ffmpeg and ffprobe found ('\(options.ffmpeg)'): this worker takes no video tasks; give --ffmpeg PATH to enable them")
         }
@@ -119,6 +124,7 @@ public actor WorkerAgent {
             await group.next()
             group.cancelAll()
         }
+        await warm?.shutdown()
         return mustStopBecause
     }
 
@@ -211,7 +217,7 @@ public actor WorkerAgent {
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
         let runner = TaskRunner(
             blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
-            allowCommands: options.allowCommands, previews: previewMaker(for: sender))
+            allowCommands: options.allowCommands, previews: previewMaker(for: sender), warm: warm)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }

@@ -104,6 +104,11 @@ enum DaemonCommands {
             help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
         .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
         .flag(
+            "cold", environment: "BRENDER_COLD",
+            help:
+                "Start Blender afresh for every task. By default a worker keeps Blender running with the job's file loaded between tasks of the same file (see also 'job submit --cold')."
+        ),
+        .flag(
             "allow-commands", environment: "BRENDER_ALLOW_COMMANDS",
             help:
                 "Run command jobs too: they run any program on this node, so they are off unless asked for (a lent workstation renders Blender jobs only)."
@@ -151,6 +156,7 @@ enum DaemonCommands {
                 options.ffmpeg = parsed.string("ffmpeg")!
                 options.joinToken = try joinToken(parsed)
                 options.allowCommands = parsed.flag("allow-commands")
+                options.cold = parsed.flag("cold")
                 options.certificateAuthorities = parsed.string("ca")
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {
