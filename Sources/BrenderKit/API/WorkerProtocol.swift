@@ -231,20 +231,27 @@ public enum WorkerProtocol {
     public struct TaskRequest: JSONConvertible, Equatable {
         public var sender: Sender
         public var wait: Double
+        /// The job whose file the worker's warm Blender has loaded: its next task is preferred
+        /// over another job of the same priority.
+        public var warmJob: Int64?
 
-        public init(sender: Sender, wait: Double) {
+        public init(sender: Sender, wait: Double, warmJob: Int64? = nil) {
             self.sender = sender
             self.wait = wait
+            self.warmJob = warmJob
         }
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a task request")
-            self.init(sender: try Sender(fields), wait: try fields.optionalDouble("wait", in: Limits.wait) ?? 0)
+            self.init(
+                sender: try Sender(fields), wait: try fields.optionalDouble("wait", in: Limits.wait) ?? 0,
+                warmJob: try fields.optionalInt("warm_job", in: Limits.id))
         }
 
         public var json: JSONValue {
             var object = sender.members
             object["wait"] = .double(wait)
+            if let warmJob { object["warm_job"] = .int(warmJob) }
             return .object(object)
         }
     }
@@ -391,6 +398,9 @@ public enum WorkerProtocol {
         public var error: String?
         /// With a final state: wait up to this many seconds for the next task and return it.
         public var nextWait: Double?
+        /// With `nextWait`: the job whose file the worker's warm Blender has loaded (see
+        /// ``TaskRequest/warmJob``).
+        public var warmJob: Int64?
 
         public init(
             sender: Sender, taskID: Int64, jobID: Int64, lease: Int32, state: TaskState, framesDone: [Int], log: String, logOffset: Int,
@@ -424,6 +434,7 @@ public enum WorkerProtocol {
                 log: try fields.optionalString("log") ?? "", logOffset: Int(try fields.optionalInt("log_offset", in: Limits.logOffset) ?? 0),
                 error: try fields.optionalString("error", maxBytes: Limits.errorBytes),
                 nextWait: try fields.optionalDouble("next_wait", in: Limits.wait))
+            warmJob = try fields.optionalInt("warm_job", in: Limits.id)
         }
 
         public var json: JSONValue {
@@ -437,6 +448,7 @@ public enum WorkerProtocol {
             object["log_offset"] = .int(Int64(logOffset))
             if let error { object["error"] = .string(error) }
             if let nextWait { object["next_wait"] = .double(nextWait) }
+            if let warmJob { object["warm_job"] = .int(warmJob) }
             return .object(object)
         }
     }

@@ -35,6 +35,8 @@ public struct Client: Sendable {
     public var timeZone: String = ""
     /// What the node can do besides rendering, e.g. `ffmpeg` (video tasks).
     public var capabilities: [String] = []
+    /// The job whose file the worker's warm Blender has loaded, as it last said (memory only).
+    public var warmJob: Int64?
 
     /// What is stored of a worker key.
     public static func keyDigest(_ key: String) -> String {

@@ -9,13 +9,18 @@ extension Farm {
     ///
     /// Asking means the worker runs nothing; a task the server still counts as running on it was
     /// lost on the way (an answer that never arrived) and goes back to the queue.
-    public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double) async throws(APIError) -> WorkerProtocol.Assignment? {
-        try await answering { () async throws(FarmError) in try await requestWork(sender, wait: wait) }
+    /// - Parameter warmJob: the job whose file the worker's Blender has loaded (preferred among
+    ///   jobs of the same priority).
+    public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double, warmJob: Int64? = nil) async throws(APIError)
+        -> WorkerProtocol.Assignment?
+    {
+        try await answering { () async throws(FarmError) in try await requestWork(sender, wait: wait, warmJob: warmJob) }
     }
 
-    func requestWork(_ sender: WorkerProtocol.Sender, wait: Double) async throws(FarmError) -> WorkerProtocol.Assignment? {
+    func requestWork(_ sender: WorkerProtocol.Sender, wait: Double, warmJob: Int64? = nil) async throws(FarmError) -> WorkerProtocol.Assignment? {
         try authenticate(sender)
         let clientID = sender.clientID
+        clients[clientID]?.warmJob = warmJob
         try releaseLostTask(of: clientID, reason: "its worker asked for new work without reporting it (an answer was lost)")
         if let assignment = try assignTask(to: clientID) { return assignment }
         let wait = min(Farm.maxWait, max(0, wait))
@@ -208,7 +213,7 @@ extension Farm {
 
     private func withNext(_ update: WorkerProtocol.TaskUpdate, logOffset: Int) async throws(FarmError) -> WorkerProtocol.TaskUpdateReply {
         guard let wait = update.nextWait else { return .init(accepted: true, stop: false, logOffset: logOffset) }
-        let next = try await requestWork(update.sender, wait: wait)
+        let next = try await requestWork(update.sender, wait: wait, warmJob: update.warmJob)
         return .init(accepted: true, stop: false, logOffset: logOffset, next: next)
     }
 

@@ -42,15 +42,25 @@ enum DispatchPolicy {
         -> (JobRuntime, Int)?
     {
         guard takesWork(client, at: time) else { return nil }
-        for key in order.keys {
-            guard let runtime = jobs[key.jobID], canRun(runtime, on: client) else { continue }
-            let next = runtime.nextQueued(for: client) { task in
+        func next(in runtime: JobRuntime) -> Int? {
+            guard runtime.isDispatchable, canRun(runtime, on: client) else { return nil }
+            return runtime.nextQueued(for: client) { task in
                 !clients.values.contains { other in
                     other.id != client.id && other.status == .enabled && other.connection == .online && !task.failedOn.contains(other.id)
                         && canRun(runtime, on: other) && (task.role == .render || canEncodeVideo(other))
                 }
             }
-            if let next { return (runtime, next) }
+        }
+        for key in order.keys {
+            guard let runtime = jobs[key.jobID], let chosen = next(in: runtime) else { continue }
+            // The job whose file this worker's Blender has loaded goes first among equals: its
+            // task costs the render alone, another's Blender's start and the scene's load too.
+            if let warmID = client.warmJob, warmID != runtime.job.id, let warm = jobs[warmID], warm.job.priority == runtime.job.priority,
+                let warmNext = next(in: warm)
+            {
+                return (warm, warmNext)
+            }
+            return (runtime, chosen)
         }
         return nil
     }

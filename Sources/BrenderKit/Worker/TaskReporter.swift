@@ -119,7 +119,10 @@ actor TaskReporter {
     /// Reports the task's outcome, retrying until the server has stored it with the whole log,
     /// refuses it, or `deadline` passes.
     /// - Returns: the server's answer (with the next task when `nextWait` asked for one), or nil.
-    func finish(_ state: WorkerProtocol.TaskState, error: String?, nextWait: Double?, deadline: Double?) async -> WorkerProtocol.TaskUpdateReply? {
+    /// - Parameter warmJob: with `nextWait`, the job whose file the worker's warm Blender holds.
+    func finish(_ state: WorkerProtocol.TaskState, error: String?, nextWait: Double?, deadline: Double?, warmJob: Int64? = nil) async
+        -> WorkerProtocol.TaskUpdateReply?
+    {
         if let deadline { setDeadline(deadline) }
         while flushing { try? await Task.sleep(for: .milliseconds(10)) }
         // Hold the flag to the end: a flush scheduled by `log` must not send beside the report.
@@ -137,6 +140,7 @@ actor TaskReporter {
                 if isLast {
                     message.error = errorText
                     message.nextWait = nextWait
+                    message.warmJob = nextWait == nil ? nil : warmJob
                 }
                 let reply = try await client.post(
                     "/worker/task/update", message, as: WorkerProtocol.TaskUpdateReply.self, timeout: (isLast ? nextWait ?? 0 : 0) + 15)

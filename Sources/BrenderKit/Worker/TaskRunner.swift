@@ -143,7 +143,7 @@ struct TaskRunner: Sendable {
         let process: WarmBlenderProcess
         let wasWarm: Bool
         do {
-            (process, wasWarm) = try await warm.process(for: key)
+            (process, wasWarm) = try await warm.process(for: key, jobID: assignment.jobID)
         } catch {
             return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
         }

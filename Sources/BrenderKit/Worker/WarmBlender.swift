@@ -206,12 +206,16 @@ actor WarmBlender {
         scriptPath = script.path
     }
 
-    /// The file a process has loaded, for the server's choice of the next task (nil: none).
-    var loadedFile: WarmBlenderProcess.Key? { process?.isRunning == true ? process?.key : nil }
+    /// The job whose file the running process has loaded (the last it rendered for), for the
+    /// server's choice of the next task; nil when none runs.
+    var loadedJob: Int64? { process?.isRunning == true ? lastJob : nil }
+    private var lastJob: Int64?
 
-    /// A process with `key` loaded: the running one when it holds it, else a new one.
+    /// A process with `key` loaded for a task of `jobID`: the running one when it holds it, else
+    /// a new one.
     /// - Returns: the process and whether it was already running (warm).
-    func process(for key: WarmBlenderProcess.Key) throws -> (WarmBlenderProcess, warm: Bool) {
+    func process(for key: WarmBlenderProcess.Key, jobID: Int64) throws -> (WarmBlenderProcess, warm: Bool) {
+        lastJob = jobID
         if let process, process.isRunning, process.key == key, process.served < Self.maxTasks {
             servedWarm += 1
             return (process, true)

@@ -190,7 +190,7 @@ public actor WorkerAgent {
             if next == nil {
                 do {
                     next = try await client.post(
-                        "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: options.pollWait),
+                        "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: options.pollWait, warmJob: await warm?.loadedJob),
                         as: WorkerProtocol.TaskReply.self, timeout: options.pollWait + 15
                     ).task
                     backoff.reset()
@@ -238,9 +238,11 @@ public actor WorkerAgent {
         // Reported from a task of its own so a stopping worker still reports, within a few seconds;
         // otherwise the report waits for the server as long as it takes.
         let pollWait = options.pollWait
+        let warmJob = await warm?.loadedJob
         let report = Task {
             await reporter.finish(
-                outcome.state, error: outcome.error, nextWait: stopping ? nil : pollWait, deadline: stopping ? Timestamp.now + 3 : nil)
+                outcome.state, error: outcome.error, nextWait: stopping ? nil : pollWait, deadline: stopping ? Timestamp.now + 3 : nil,
+                warmJob: warmJob)
         }
         let reply = await withTaskCancellationHandler {
             await report.value
