@@ -37,6 +37,10 @@ enum DispatchPolicy {
         client.capabilities.contains("ffmpeg")
     }
 
+    /// How many jobs of the same priority a worker starting a fresh Blender looks at for one that
+    /// nobody renders yet.
+    static let spreadLookahead = 16
+
     /// The task `client` gets next, as (job, task index), or nil.
     static func choose(for client: Client, order: DispatchOrder, jobs: [Int64: JobRuntime], clients: [Int64: Client], at time: Double)
         -> (JobRuntime, Int)?
@@ -51,7 +55,7 @@ enum DispatchPolicy {
                 }
             }
         }
-        for key in order.keys {
+        for (position, key) in order.keys.enumerated() {
             guard let runtime = jobs[key.jobID], let chosen = next(in: runtime) else { continue }
             // The job whose file this worker's Blender has loaded goes first among equals: its
             // task costs the render alone, another's Blender's start and the scene's load too.
@@ -59,6 +63,16 @@ enum DispatchPolicy {
                 let warmNext = next(in: warm)
             {
                 return (warm, warmNext)
+            }
+            // A worker that must start Blender anyway takes, among Blender jobs of this priority,
+            // one nobody renders yet (looking a few ahead), so that each Blender stays on one file.
+            if runtime.job.kind == .blender && runtime.count(.active) > 0 {
+                for other in order.keys.dropFirst(position + 1).prefix(Self.spreadLookahead) {
+                    guard other.priority == key.priority else { break }
+                    guard let idle = jobs[other.jobID], idle.job.kind == .blender, idle.count(.active) == 0, let idleNext = next(in: idle)
+                    else { continue }
+                    return (idle, idleNext)
+                }
             }
             return (runtime, chosen)
         }

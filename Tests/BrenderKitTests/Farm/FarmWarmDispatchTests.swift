@@ -59,4 +59,24 @@ import Testing
         let reply = try await farm.updateTask(update)
         #expect(reply.next?.jobID == warm)
     }
+
+    private func submitBlender(_ name: String, priority: Int = 50) async throws -> Int64 {
+        let values: [String: JSONValue] = [
+            "file": .string("/srv/\(name).blend"), "name": .string(name), "frames": "1-4", "priority": .int(Int64(priority)),
+        ]
+        return try await farm.handle(APIRequest(item: "job", action: "create", values: values)).items[0]["id"]!.intValue!
+    }
+
+    @Test func aWorkerStartingBlenderTakesABlenderJobOfThatPriorityNobodyRendersYet() async throws {
+        let first = try await farm.register(.simulated("first")).clientID
+        let second = try await farm.register(.simulated("second")).clientID
+        let third = try await farm.register(.simulated("third")).clientID
+        let older = try await submitBlender("older")
+        let newer = try await submitBlender("newer")
+        let lower = try await submitBlender("lower", priority: 10)
+        #expect(try await farm.requestTask(clientID: first, wait: 0)?.jobID == older)
+        #expect(try await farm.requestTask(clientID: second, wait: 0)?.jobID == newer, "spread to the job nobody renders")
+        #expect(try await farm.requestTask(clientID: third, wait: 0)?.jobID == older, "both rendered: the older again, never the lower priority")
+        _ = lower
+    }
 }
