@@ -8,7 +8,9 @@ import Foundation
 
 /// The benchmark scenarios, each returning its figures.
 enum BenchmarkScenarios {
-    static let names = ["dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "dashboard", "soak"]
+    static let names = [
+        "dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "dashboard", "warm", "warm-share", "soak",
+    ]
 
     /// Runs one scenario at `scale` (1 = the sizes the targets are stated for).
     static func run(_ name: String, scale: Double, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
@@ -43,6 +45,10 @@ enum BenchmarkScenarios {
             return try await EventScenarios.completionDelay(tasks: size(500, atLeast: 20), log: log)
         case "client":
             return try await DispatchScenarios.clientCost(requests: size(2_000, atLeast: 50), log: log)
+        case "warm":
+            return try await BlenderScenarios.warm(frames: size(48, atLeast: 4), log: log)
+        case "warm-share":
+            return try await BlenderScenarios.warmShare(framesPerJob: size(24, atLeast: 4), log: log)
         case "dashboard":
             return try await FarmScenarios.dashboard(jobs: size(10_000, atLeast: 100), log: log)
         default:

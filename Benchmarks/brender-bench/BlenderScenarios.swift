@@ -1,0 +1,101 @@
+import BrenderKit
+import BrenderTesting
+import Foundation
+
+/// Scenarios with real Blender (Debian's package) and the scene `brender demo-scene` makes.
+enum BlenderScenarios {
+    /// One worker renders `frames` frames at chunk 1, Blender started for every task (`--cold`)
+    /// and kept warm, against one Blender rendering the same frames in a single Python loop;
+    /// with short frames (16 samples, about 0.2 s here) and long ones (about 2 s).
+    static func warm(frames: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        var figures: [String: JSONValue] = ["frames": .int(Int64(frames))]
+        for (label, samples) in [("short", 16), ("long", 200)] {
+            let farm = try TestFarm()
+            let scene = try farm.makeScene("bench-\(label).blend", frames: frames, samples: samples, size: "320x240")
+            let loop = try oneBlenderLoop(scene: scene, frames: frames, output: farm.directory.appendingPathComponent("loop").path, in: farm)
+            try farm.startServer(["--log-level", "warning"])
+            var seconds: [String: Double] = ["loop": loop]
+            for mode in ["cold", "warm"] {
+                let name = "\(mode)-\(label)"
+                let worker = try farm.startWorker(name: name, ["--log-level", "warning"] + (mode == "cold" ? ["--cold"] : []))
+                guard await eventually(timeout: 60, { try await farm.clients()[name]?["connection"] == "online" }) else {
+                    throw CommandFailure("the \(mode) worker did not come online")
+                }
+                let start = monotonicSeconds()
+                let job = try await farm.submit([
+                    "file": .string(scene), "frames": .string("1-\(frames)"),
+                    "output": .string(farm.directory.appendingPathComponent(name).path + "/f_####"),
+                ])
+                guard await eventually(timeout: 3600, interval: 0.02, { try await farm.job(job)?["status"] == "completed" }) else {
+                    throw CommandFailure("the \(mode) job did not complete")
+                }
+                seconds[mode] = monotonicSeconds() - start
+                worker.send(SIGTERM)
+                worker.waitForExit(timeout: 30)
+            }
+            let (cold, warm) = (seconds["cold"]!, seconds["warm"]!)
+            log(
+                "\(label) frames (\(samples) samples, 320x240), \(frames) at chunk 1 on one worker: cold \(formatDuration(cold)) (\(formatDuration(cold / Double(frames))) a task), warm \(formatDuration(warm)) (\(formatDuration(warm / Double(frames))) a task), one Blender in a Python loop \(formatDuration(loop)); warm / loop = \(String(format: "%.2f", warm / loop)), cold / warm = \(String(format: "%.1f", cold / warm))"
+            )
+            for (mode, value) in seconds { figures["\(label)_\(mode)_seconds"] = .double(value) }
+            figures["\(label)_warm_over_loop"] = .double(warm / loop)
+        }
+        return figures
+    }
+
+    /// One Blender rendering frames 1...`frames` of `scene` in one Python loop: the floor a farm's
+    /// per-task cost is measured against. Returns the wall time of the whole process.
+    static func oneBlenderLoop(scene: String, frames: Int, output: String, in farm: TestFarm) throws -> Double {
+        let script = """
+            import bpy
+            scene = bpy.context.scene
+            for frame in range(1, \(frames) + 1):
+                scene.frame_set(frame)
+                scene.render.filepath = "\(output)/f_%04d.png" % frame
+                bpy.ops.render.render(write_still=True)
+            """
+        let start = monotonicSeconds()
+        let result = try ChildProcess.run(
+            "/usr/bin/env", ["blender", "-b", "-noaudio", scene, "--python-expr", script], logDirectory: farm.directory, name: "blender-loop",
+            timeout: 3600)
+        guard result.status == 0 else { throw CommandFailure("the one-Blender loop failed: \(result.stderr.suffix(500))") }
+        return monotonicSeconds() - start
+    }
+
+    /// 4 real workers and 4 jobs of 4 different files, all of one priority: the share of tasks
+    /// that ran in a Blender that already had their file loaded (read from each task's log).
+    static func warmShare(framesPerJob: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        let farm = try TestFarm()
+        var scenes: [String] = []
+        for index in 0..<4 { scenes.append(try farm.makeScene("share-\(index).blend", frames: framesPerJob, size: "64x48")) }
+        try farm.startServer(["--log-level", "warning"])
+        for index in 0..<4 { try farm.startWorker(name: "w\(index)", ["--log-level", "warning"]) }
+        guard await eventually(timeout: 60, { try await farm.clients().values.filter { $0["connection"] == "online" }.count == 4 }) else {
+            throw CommandFailure("the workers did not come online")
+        }
+        var jobs: [Int64] = []
+        for (index, scene) in scenes.enumerated() {
+            jobs.append(
+                try await farm.submit([
+                    "file": .string(scene), "frames": .string("1-\(framesPerJob)"),
+                    "output": .string(farm.directory.appendingPathComponent("job\(index)").path + "/f_####"),
+                ]))
+        }
+        for job in jobs {
+            guard await eventually(timeout: 3600, interval: 0.1, { try await farm.job(job)?["status"] == "completed" }) else {
+                throw CommandFailure("job \(job) did not complete")
+            }
+        }
+        var warm = 0
+        var total = 0
+        for job in jobs {
+            for task in try await farm.tasks(of: job) {
+                total += 1
+                if try await farm.log(task: task["id"]!.intValue!).contains("rendering in the warm Blender") { warm += 1 }
+            }
+        }
+        let share = Double(warm) / Double(max(1, total))
+        log("4 workers, 4 jobs of 4 files, \(total) tasks: \(warm) ran warm (\(String(format: "%.0f", share * 100)) %)")
+        return ["tasks": .int(Int64(total)), "warm_tasks": .int(Int64(warm)), "warm_share": .double(share)]
+    }
+}
