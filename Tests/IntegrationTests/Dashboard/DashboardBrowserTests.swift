@@ -20,7 +20,9 @@ import Testing
         try #require(missing.isEmpty, "the browser test needs Debian's chromium and chromium-driver; scripts/install-deps.sh installs them")
 
         let farm = try TestFarm()
-        let scene = try farm.makeScene("dashboard.blend", frames: 96, samples: 16, size: "160x120")
+        // Frames of about half a second in a warm Blender (tasks of 3 frames, a minute in all), so
+        // that the job is still rendering through every step.
+        let scene = try farm.makeScene("dashboard.blend", frames: 120, samples: 48, size: "320x240")
         try farm.startServer()
         try farm.startWorker(name: "render-1")
         #expect(await eventually { try await farm.clients()["render-1"]?["connection"] == "online" })
@@ -29,7 +31,7 @@ import Testing
 
         let output = farm.directory.appendingPathComponent("renders").path
         let job = try await farm.submit([
-            "file": .string(scene), "frames": "1-96", "chunk": 3, "name": "shot 010 lighting", "priority": 60,
+            "file": .string(scene), "frames": "1-120", "chunk": 3, "name": "shot 010 lighting", "priority": 60,
             "output": .string(output + "/010/frame_####"),
         ])
         // Two more jobs for the bulk cancel, paused so that they wait while the first renders.
