@@ -6,15 +6,6 @@ import Testing
 /// Real Blender (Debian's package) rendering scenes the tests generate, driven by real
 /// `brender server` and `brender worker` processes. Serialized: each render wants the CPU.
 @Suite(.serialized) struct BlenderJobTests {
-    /// Width and height from a PNG's IHDR chunk.
-    private func pngSize(_ path: String) -> (Int, Int)? {
-        guard let data = FileManager.default.contents(atPath: path), data.count > 24 else { return nil }
-        let bytes = [UInt8](data)
-        guard bytes[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], bytes[12..<16] == [0x49, 0x48, 0x44, 0x52] else { return nil }
-        func int(_ at: Int) -> Int { bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
-        return (int(16), int(20))
-    }
-
     private func waitForStatus(_ farm: TestFarm, job: Int64, _ statuses: Set<String>, timeout: Double = 180) async -> Bool {
         await eventually(timeout: timeout, interval: 0.1) {
             guard let status = try await farm.job(job)?["status"]?.stringValue else { return false }

@@ -18,14 +18,6 @@ import Testing
         }
     }
 
-    /// Width and height from a PNG's IHDR chunk.
-    private func pngSize(_ path: String) -> (Int, Int)? {
-        guard let data = FileManager.default.contents(atPath: path), data.count > 24 else { return nil }
-        let bytes = [UInt8](data)
-        func int(_ at: Int) -> Int { bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
-        return (int(16), int(20))
-    }
-
     private func completes(_ farm: TestFarm, _ job: Int64, timeout: Double = 180) async -> Bool {
         await eventually(timeout: timeout, interval: 0.1) {
             let status = try await farm.job(job)?["status"]?.stringValue
