@@ -9,7 +9,8 @@ import Foundation
 /// The benchmark scenarios, each returning its figures.
 enum BenchmarkScenarios {
     static let names = [
-        "dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "dashboard", "warm", "warm-share", "soak",
+        "dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "dashboard", "warm", "warm-share",
+        "warm-memory", "soak",
     ]
 
     /// Runs one scenario at `scale` (1 = the sizes the targets are stated for).
@@ -49,6 +50,8 @@ enum BenchmarkScenarios {
             return try await BlenderScenarios.warm(frames: size(48, atLeast: 4), log: log)
         case "warm-share":
             return try await BlenderScenarios.warmShare(framesPerJob: size(24, atLeast: 4), log: log)
+        case "warm-memory":
+            return try await BlenderScenarios.warmMemory(tasks: size(1_000, atLeast: 10), log: log)
         case "dashboard":
             return try await FarmScenarios.dashboard(jobs: size(10_000, atLeast: 100), log: log)
         default:

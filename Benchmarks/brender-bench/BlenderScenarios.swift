@@ -98,4 +98,57 @@ enum BlenderScenarios {
         log("4 workers, 4 jobs of 4 files, \(total) tasks: \(warm) ran warm (\(String(format: "%.0f", share * 100)) %)")
         return ["tasks": .int(Int64(total)), "warm_tasks": .int(Int64(warm)), "warm_share": .double(share)]
     }
+
+    /// One worker renders `tasks` one-frame tasks warm (its Blender replaced every 200 tasks),
+    /// then cold: the largest resident memory any of its Blender processes reached, sampled twice
+    /// a second from /proc. Warm must grow no further than cold.
+    static func warmMemory(tasks: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        let farm = try TestFarm()
+        let scene = try farm.makeScene("memory.blend", frames: tasks, samples: 4, size: "64x48")
+        try farm.startServer(["--log-level", "warning"])
+        var figures: [String: JSONValue] = ["tasks": .int(Int64(tasks))]
+        for mode in ["warm", "cold"] {
+            let count = mode == "warm" ? tasks : min(tasks, 30)
+            let worker = try farm.startWorker(name: mode, ["--log-level", "warning"] + (mode == "cold" ? ["--cold"] : []))
+            guard await eventually(timeout: 60, { try await farm.clients()[mode]?["connection"] == "online" }) else {
+                throw CommandFailure("the \(mode) worker did not come online")
+            }
+            let job = try await farm.submit([
+                "file": .string(scene), "frames": .string("1-\(count)"),
+                "output": .string(farm.directory.appendingPathComponent(mode).path + "/f_####"),
+            ])
+            var peak = 0
+            var samples: [(Int, Int)] = []  // (frames done, RSS) for the warm run's growth
+            while try await farm.job(job)?["status"] != "completed" {
+                for pid in Processes.matching(scene) { peak = max(peak, residentKilobytes(pid)) }
+                if mode == "warm", let done = try await farm.job(job)?["frames_done"]?.intValue {
+                    samples.append((Int(done), Processes.matching(scene).map(residentKilobytes).max() ?? 0))
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            worker.send(SIGTERM)
+            worker.waitForExit(timeout: 30)
+            figures["\(mode)_peak_rss_mb"] = .double(Double(peak) / 1024)
+            if mode == "warm" {
+                let firstHundred = samples.filter { $0.0 <= 100 }.map(\.1).max() ?? 0
+                let lastHundred = samples.filter { $0.0 >= count - 100 }.map(\.1).max() ?? 0
+                figures["warm_rss_first_100_tasks_mb"] = .double(Double(firstHundred) / 1024)
+                figures["warm_rss_last_100_tasks_mb"] = .double(Double(lastHundred) / 1024)
+                log(
+                    "warm: \(count) one-frame tasks, Blender's resident memory at most \(peak / 1024) MB (\(firstHundred / 1024) MB in the first 100 tasks, \(lastHundred / 1024) MB in the last 100)"
+                )
+            } else {
+                log("cold: \(count) one-frame tasks, each Blender's resident memory at most \(peak / 1024) MB")
+            }
+        }
+        return figures
+    }
+
+    /// VmRSS of a process in kB (0 when it is gone).
+    static func residentKilobytes(_ pid: Int32) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+    }
 }
