@@ -24,7 +24,7 @@ public enum ManPages {
         ),
         "server": (
             [
-                "The server keeps the farm: clients (render nodes), jobs and their tasks, in one SQLite database in its data directory, written through before any change is acknowledged. It serves the admin API (POST /api), the worker protocol, task logs, the event stream (GET /events) and GET /health on one port, over HTTPS when given a certificate.",
+                "The server keeps the farm: clients (render nodes), jobs and their tasks, in one SQLite database in its data directory, written through before any change is acknowledged. It serves the admin API (POST /api), the worker protocol, task logs, the event stream (GET /events), GET /health and the dashboard (a web page at /, signed in with a token, that shows the farm live and steers it) on one port, over HTTPS when given a certificate.",
                 "On its first start it makes an admin token and a worker join token in DATA/tokens/; brender server token prints, replaces, makes and revokes tokens. Each option comes from the command line, else its environment variable, else --config FILE (KEY=value lines, as systemd's EnvironmentFile=), else its default; brender server config shows the result.",
             ],
             [
@@ -32,6 +32,7 @@ public enum ManPages {
                 ("DATA/tokens/admin.token, DATA/tokens/join.token", "The admin and join tokens (mode 0600)."),
                 ("DATA/tokens/named.tokens", "Named tokens: name, role, and the SHA-256 of each secret."),
                 ("DATA/logs/", "Task logs, one file per attempt."),
+                ("DATA/previews/", "Small previews of rendered frames, sent by the workers, for the dashboard."),
                 ("/etc/default/brender-server", "Settings for the systemd unit brender-server.service."),
             ]
         ),
@@ -39,6 +40,7 @@ public enum ManPages {
             [
                 "A worker registers with the server using the join token, keeps its client record online with heartbeats, and takes tasks: it runs Blender (or, when started with --allow-commands, a command job's program), streams its output to the server, verifies each frame file, and reports the task done or failed. SIGTERM or SIGINT stops a running task, hands it back, signs off and exits 0.",
                 "Its key, made on its first start and kept in its state directory, is its credential from then on; deleting its client on the server revokes it.",
+                "It keeps Blender running between tasks with the job's file loaded, so that the next task of the same file costs only its render; another file, a changed file or a task that went wrong starts a fresh Blender, and --cold (or a job submitted with --cold) starts one for every task. With ffmpeg it also sends the server a small preview of every frame it renders, for the dashboard.",
             ],
             [
                 ("STATE/worker.key", "The worker's key (mode 0600); the server keeps only its digest."),
