@@ -26,6 +26,8 @@ install -D -m 0644 completions/brender.bash "$stage/usr/share/bash-completion/co
 install -D -m 0644 completions/_brender "$stage/usr/share/zsh/vendor-completions/_brender"
 install -D -m 0644 completions/brender.fish "$stage/usr/share/fish/vendor_completions.d/brender.fish"
 install -D -m 0644 README.md "$stage/usr/share/doc/brender/README.md"
+# The Blender add-on, for artists to install in their Blender (Preferences > Add-ons).
+install -D -m 0644 contrib/blender/brender_submit/__init__.py "$stage/usr/share/brender/blender/brender_submit/__init__.py"
 
 mkdir -p "$stage/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
