@@ -42,8 +42,8 @@ extension Farm {
     }
 
     /// A job's contact sheet: `frames` (in order, at most ``maxSheetFrames``), `rendered` (those
-    /// rendered and verified), `previews` (those with an image, and when it was stored, for
-    /// cache-busting); nil for an unknown job.
+    /// rendered and verified), `previews` (those with an image, and when it was stored in
+    /// milliseconds since 1970, the version in its URL); nil for an unknown job.
     public func contactSheet(jobID: Int64) -> JSONValue? {
         guard let runtime = jobs[jobID] else { return nil }
         var frames: [JSONValue] = []
@@ -63,7 +63,8 @@ extension Farm {
             }
         }
         var previewTimes: [String: JSONValue] = [:]
-        for (frame, modified) in previews.frames(jobID: jobID) { previewTimes[String(frame)] = .int(Int64(modified)) }
+        // In milliseconds: a frame rendered again within the same second still gets a new version.
+        for (frame, modified) in previews.frames(jobID: jobID) { previewTimes[String(frame)] = .int(Int64(modified * 1000)) }
         return [
             "job": .int(jobID), "frames": .array(frames), "rendered": .array(rendered), "previews": .object(previewTimes),
             "truncated": .bool(truncated), "frames_total": .int(Int64(runtime.framesTotal)),

@@ -1025,7 +1025,7 @@ class JobView {
       }
       case "preview":
         if (this.sheet) {
-          this.sheet.previews[String(data.frame)] = Math.floor(Date.now() / 1000);
+          this.sheet.previews[String(data.frame)] = Date.now();
           this.paintCell(data.frame, true);
         }
         break;
