@@ -192,9 +192,6 @@ actor WarmBlender {
     private var process: WarmBlenderProcess?
     private var processScratch: URL?
     private var idleWatch: Task<Void, Never>?
-    /// Tasks served warm (by a process that was already running) and cold (that had to start one).
-    private(set) var servedWarm = 0
-    private(set) var startedFresh = 0
 
     init(scratchDirectory: URL, groups: WorkerStateDirectory?, logger: Logger) throws {
         self.scratchDirectory = scratchDirectory
@@ -217,7 +214,6 @@ actor WarmBlender {
     func process(for key: WarmBlenderProcess.Key, jobID: Int64) throws -> (WarmBlenderProcess, warm: Bool) {
         lastJob = jobID
         if let process, process.isRunning, process.key == key, process.served < Self.maxTasks {
-            servedWarm += 1
             return (process, true)
         }
         retire()
@@ -226,7 +222,6 @@ actor WarmBlender {
         let fresh = try WarmBlenderProcess(key: key, script: scriptPath, scratch: scratch, groups: groups, logger: logger)
         process = fresh
         processScratch = scratch
-        startedFresh += 1
         watchIdle()
         return (fresh, false)
     }
@@ -242,12 +237,6 @@ actor WarmBlender {
             if process.isRunning { await process.close() } else { process.kill() }
             if let scratch { try? FileManager.default.removeItem(at: scratch) }
         }
-    }
-
-    /// Stops the current process at once (a cancel, a hang, the worker stopping).
-    func kill() {
-        process?.kill()
-        retire()
     }
 
     private func watchIdle() {
