@@ -83,14 +83,14 @@ _brender_node() {
             ;;
         'job submit')
             subcommands=()
-            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--cold' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--frames=none' '-F=none' '--chunk=none' '-c=none' '--priority=none' '-p=none' '--name=none' '-n=none' '--output=none' '-o=none' '--format=words:BMP,CINEON,DPX,HDR,IRIS,JPEG,JPEG2000,OPEN_EXR,OPEN_EXR_MULTILAYER,PNG,TARGA,TARGA_RAW,TIFF,WEBP' '--scene=none' '--tags=none' '-t=none' '--max-attempts=none' '--blocklist-threshold=none' '--task-timeout=none' '--after=none' '--video=none' '--fps=none' '--codec=words:h264' '--blender=files' '--type=words:blender,command' '--server=none' '-s=none' '--token=none' '--ca=files')
+            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--blender-version' '--cold' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
+            valued=('--frames=none' '-F=none' '--chunk=none' '-c=none' '--priority=none' '-p=none' '--name=none' '-n=none' '--output=none' '-o=none' '--format=words:BMP,CINEON,DPX,HDR,IRIS,JPEG,JPEG2000,OPEN_EXR,OPEN_EXR_MULTILAYER,PNG,TARGA,TARGA_RAW,TIFF,WEBP' '--scene=none' '--tags=none' '-t=none' '--max-attempts=none' '--blocklist-threshold=none' '--blender-version=none' '--task-timeout=none' '--after=none' '--video=none' '--fps=none' '--codec=words:h264' '--blender=files' '--type=words:blender,command' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'job list')
             subcommands=()
             options=('--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '-f=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,submitted_by=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,blender_version=,submitted_by=' '-f=words:id=,name=,type=blender,type=command,status=waiting,status=queued,status=active,status=paused,status=completed,status=failed,status=canceled,priority=,file=,format=BMP,format=CINEON,format=DPX,format=HDR,format=IRIS,format=JPEG,format=JPEG2000,format=OPEN_EXR,format=OPEN_EXR_MULTILAYER,format=PNG,format=TARGA,format=TARGA_RAW,format=TIFF,format=WEBP,tags=,after=,blender_version=,submitted_by=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'job show')
@@ -174,7 +174,7 @@ _brender_node() {
         'client list')
             subcommands=()
             options=('--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client show')
@@ -186,13 +186,13 @@ _brender_node() {
         'client update')
             subcommands=()
             options=('--filter' '--set' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client delete')
             subcommands=()
             options=('--filter' '--force' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'pathmap')

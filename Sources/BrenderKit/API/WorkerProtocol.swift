@@ -280,6 +280,8 @@ public enum WorkerProtocol {
         public var video: VideoSpec?
         /// Start Blender afresh for this task, not in a warm one (the job's `cold`).
         public var cold: Bool
+        /// The Blender version the job needs (a prefix), or nil for the worker's default Blender.
+        public var blenderVersion: String?
 
         public init(job: Job, task: RenderTask) {
             taskID = task.id
@@ -299,6 +301,7 @@ public enum WorkerProtocol {
             jobFrames = task.role == .video ? job.frames : ""
             video = task.role == .video ? job.video : nil
             cold = job.cold
+            blenderVersion = job.blenderVersion
         }
 
         public init(json: JSONValue) throws(APIError) {
@@ -328,6 +331,7 @@ public enum WorkerProtocol {
             jobFrames = try fields.optionalString("job_frames") ?? ""
             video = fields.object["video"].flatMap(VideoSpec.init(json:))
             cold = fields.object["cold"]?.boolValue ?? false
+            blenderVersion = try fields.optionalString("blender_version")
             if known == .video && video == nil {
                 throw APIError(.missingField, "a video task needs 'video' with its path", field: "video")
             }
@@ -348,6 +352,7 @@ public enum WorkerProtocol {
             }
             if let video { object["video"] = video.json }
             if cold { object["cold"] = true }
+            if let blenderVersion { object["blender_version"] = .string(blenderVersion) }
             return .object(object)
         }
 

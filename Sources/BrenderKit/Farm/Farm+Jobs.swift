@@ -97,6 +97,7 @@ extension Farm {
         job.after = submission.after
         job.failFast = submission.failFast
         job.cold = submission.cold
+        job.blenderVersion = submission.blenderVersion
         job.taskTimeout = submission.taskTimeout
         job.blocklistThreshold = submission.blocklistThreshold
         job.video = submission.video

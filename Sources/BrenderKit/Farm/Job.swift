@@ -40,6 +40,8 @@ public struct Job: Sendable, Equatable {
     /// Start Blender afresh for every task instead of rendering in a warm one (scenes whose
     /// add-ons or scripts keep state between frames).
     public var cold: Bool = false
+    /// The Blender version its tasks need (a prefix: `3.4` is any 3.4.x); nil for any Blender.
+    public var blenderVersion: String?
     /// Seconds a task may run before it is stopped and counted as failed; 0 for no limit.
     public var taskTimeout: Double = 0
     /// Failed tasks of this job after which a client gets no more of its tasks.

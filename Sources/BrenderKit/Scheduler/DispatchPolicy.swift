@@ -24,7 +24,13 @@ enum DispatchPolicy {
     /// blocklist does not hold it, and for a command job its worker allows commands.
     static func canRun(_ runtime: JobRuntime, on client: Client) -> Bool {
         runtime.job.tags.allSatisfy(client.tags.contains) && !runtime.blocklist.isBlocked(client.id, threshold: runtime.job.blocklistThreshold)
-            && (runtime.job.kind != .command || runsCommands(client))
+            && (runtime.job.kind != .command || runsCommands(client)) && hasBlender(for: runtime.job, client)
+    }
+
+    /// Whether the client has the Blender version the job asks for (any job that asks for none).
+    static func hasBlender(for job: Job, _ client: Client) -> Bool {
+        guard let requested = job.blenderVersion else { return true }
+        return BlenderVersions.satisfies(client.capabilities, requested: requested)
     }
 
     /// Whether the client's worker runs command jobs (started with `--allow-commands`).
@@ -88,9 +94,15 @@ enum DispatchPolicy {
         func capable(_ client: Client) -> Bool {
             job.tags.allSatisfy(client.tags.contains) && (job.kind != .command || runsCommands(client))
                 && !runtime.blocklist.isBlocked(client.id, threshold: job.blocklistThreshold) && (!needsVideo || canEncodeVideo(client))
+                && hasBlender(for: job, client)
         }
         // The usual answer, found at the first capable client: no list of the farm is made.
         if clients.contains(where: capable) { return nil }
+        if let requested = job.blenderVersion, !clients.contains(where: { hasBlender(for: job, $0) }) {
+            let offered = Set(clients.flatMap { BlenderVersions.offered(in: $0.capabilities) }).sorted()
+            return
+                "no client has Blender \(requested) (the clients have \(offered.isEmpty ? "no Blender they reported" : offered.joined(separator: ", "))); start a worker with --blender PATH to that build"
+        }
         if job.kind == .command && !clients.contains(where: runsCommands) {
             return
                 "no client runs command jobs: a worker runs them only when started with --allow-commands (command jobs run any program on the node)"

@@ -160,6 +160,11 @@ public enum FarmSchema {
             sql: """
                 ALTER TABLE jobs ADD COLUMN cold INTEGER NOT NULL DEFAULT 0;
                 """),
+        Migration(
+            version: 8, name: "the Blender version a job asks for",
+            sql: """
+                ALTER TABLE jobs ADD COLUMN blender_version TEXT;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

@@ -7,8 +7,12 @@ public struct WorkerOptions: Sendable {
     public var name: String
     /// nil keeps the tags the server has for this node.
     public var tags: [String]?
-    /// The Blender executable: a path, or a name looked up in `PATH`.
+    /// The Blender executable: a path, or a name looked up in `PATH`; the default for jobs that
+    /// ask for no version.
     public var blender: String
+    /// Every Blender this node offers: executables, or directories of builds (each `*/blender`
+    /// in them); their versions are found by running them. Empty: `blender` alone.
+    public var blenders: [String] = []
     /// Where per-task temporary folders are made.
     public var scratchDirectory: URL
     /// How long one request for work waits on the server.
@@ -69,6 +73,8 @@ public actor WorkerAgent {
     let videoEncoder: VideoEncoder?
     /// The Blender kept running between tasks of one file (nil with `--cold`).
     let warm: WarmBlender?
+    /// The Blender builds found, with their versions (found before the first registration).
+    private var builds: [BlenderBuild]?
     /// Set when this worker must stop: another process holds its name.
     private var mustStopBecause: String?
     /// Tells systemd when the worker is registered, what it does, and that it is alive.
@@ -215,13 +221,22 @@ public actor WorkerAgent {
         let stop = StopSignal()
         let reporter = TaskReporter(
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
+        let chosen = blender(for: assignment)
         let runner = TaskRunner(
-            blender: options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
+            blender: chosen ?? options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
             allowCommands: options.allowCommands, previews: previewMaker(for: sender), warm: warm)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
-                let outcome = await runner.run(assignment, reporter: reporter, stop: stop)
+                let outcome: TaskOutcome
+                if chosen == nil, let requested = assignment.blenderVersion {
+                    // Never render with another Blender than the job asked for.
+                    let offered = (builds ?? []).map(\.version).joined(separator: ", ")
+                    outcome = TaskOutcome(
+                        state: .failed, error: "this worker has no Blender \(requested) (it has \(offered.isEmpty ? "none it could run" : offered))")
+                } else {
+                    outcome = await runner.run(assignment, reporter: reporter, stop: stop)
+                }
                 group.cancelAll()
                 return outcome
             }
@@ -273,12 +288,25 @@ public actor WorkerAgent {
         }
     }
 
+    /// The Blender that runs a task: the first build of the version its job asks for, else the
+    /// first one offered; nil when the job asks for a version this node does not have.
+    private func blender(for assignment: WorkerProtocol.Assignment) -> String? {
+        let found = builds ?? []
+        guard let requested = assignment.blenderVersion else { return found.first?.path ?? options.blender }
+        return found.first { BlenderVersions.matches($0.version, requested: requested) }?.path
+    }
+
     private func register() async throws {
         var registration = WorkerProtocol.Registration(
             name: options.name, hostname: WorkerAgent.hostname, platform: WorkerAgent.platform, tags: options.tags,
             version: BrenderVersion.current, key: state.key, pid: getpid(), nameGiven: options.nameGiven)
         registration.timeZone = TimeZone.current.identifier
-        registration.capabilities = (videoEncoder == nil ? [] : ["ffmpeg"]) + (options.allowCommands ? ["commands"] : [])
+        if builds == nil {
+            builds = await BlenderBuild.find(options.blenders.isEmpty ? [options.blender] : options.blenders, logger: logger)
+        }
+        registration.capabilities =
+            (videoEncoder == nil ? [] : ["ffmpeg"]) + (options.allowCommands ? ["commands"] : [])
+            + (builds ?? []).map { BlenderVersions.capability($0.version) }
         let registered = try await registrar.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval

@@ -123,13 +123,15 @@ enum ClientCommands {
         })
 
     static func table(_ items: [JSONValue], now: Double = Timestamp.now) -> String {
-        var table = TextTable(headers: ["ID", "NAME", "STATUS", "CONNECTION", "ACTIVITY", "TAGS", "LAST SEEN"])
+        var table = TextTable(headers: ["ID", "NAME", "STATUS", "CONNECTION", "ACTIVITY", "TAGS", "BLENDER", "LAST SEEN"])
         for item in items {
             let lastSeen = item["last_seen"]?.stringValue.flatMap(Timestamp.parse).map { Timestamp.ago($0, now: now) } ?? "-"
             let tags = item["tags"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+            let blenders = item["blender_versions"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
             table.append([
                 item["id"]?.intValue.map(String.init) ?? "?", item["name"]?.stringValue ?? "?", item["status"]?.stringValue ?? "?",
-                item["connection"]?.stringValue ?? "?", item["activity"]?.stringValue ?? "?", tags.isEmpty ? "-" : tags, lastSeen,
+                item["connection"]?.stringValue ?? "?", item["activity"]?.stringValue ?? "?", tags.isEmpty ? "-" : tags,
+                blenders.isEmpty ? "-" : blenders, lastSeen,
             ])
         }
         return table.rendered()

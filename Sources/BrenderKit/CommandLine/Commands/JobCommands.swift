@@ -39,6 +39,9 @@ enum JobCommands {
                 "blocklist-threshold", "N", kind: .integer(1...100), default: "3",
                 help: "Failed tasks after which a client gets no more of this job's tasks."),
             .flag("fail-fast", help: "Stop the whole job at the first task that fails for good (default: render the other frames)."),
+            .value(
+                "blender-version", "VERSION",
+                help: "Render with this Blender version (3.4 is any 3.4.x): only workers that offer it take the job; refused when none does."),
             .flag(
                 "cold",
                 help:
@@ -109,6 +112,7 @@ enum JobCommands {
         if let frames { values["frames"] = .string(frames) }
         if parsed.flag("fail-fast") { values["fail_fast"] = true }
         if parsed.flag("cold") { values["cold"] = true }
+        if let version = parsed.string("blender-version") { values["blender_version"] = .string(version) }
         if let timeout = parsed.seconds("task-timeout") { values["task_timeout"] = .int(Int64(max(1, timeout.rounded(.up)))) }
         let after = parsed.strings("after").compactMap { Int64($0) }
         if !after.isEmpty { values["after"] = .array(after.map(JSONValue.int)) }

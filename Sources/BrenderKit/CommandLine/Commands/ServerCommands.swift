@@ -102,7 +102,11 @@ enum DaemonCommands {
         .value(
             "tags", short: "t", "TAG,...", environment: "BRENDER_TAGS",
             help: "Tags jobs can require, comma separated; omitted keeps the tags the server has."),
-        .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "The Blender executable, a path or a name in PATH."),
+        .value(
+            "blender", "PATH", repeatable: true, environment: "BRENDER_BLENDER", default: "blender",
+            help:
+                "A Blender executable (a path or a name in PATH), or a folder of Blender builds (each */blender in it); repeat it, or give several separated by commas, to offer several versions (jobs choose with --blender-version). The first is the default."
+        ),
         .flag(
             "cold", environment: "BRENDER_COLD",
             help:
@@ -157,6 +161,9 @@ enum DaemonCommands {
                 options.joinToken = try joinToken(parsed)
                 options.allowCommands = parsed.flag("allow-commands")
                 options.cold = parsed.flag("cold")
+                let blenders = parsed.strings("blender").isEmpty ? [parsed.string("blender")!] : parsed.strings("blender")
+                options.blenders = blenders.flatMap { $0.split(separator: ",").map(String.init) }
+                options.blender = options.blenders.first ?? "blender"
                 options.certificateAuthorities = parsed.string("ca")
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {

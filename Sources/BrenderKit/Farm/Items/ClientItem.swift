@@ -19,6 +19,7 @@ extension Client {
                 help: "Working hours, e.g. \"mo-fr 09:00-19:00\": no new tasks then; \"\" for none."),
             FieldSpec("time_zone", .text(maxLength: 64), filterable: false, help: "The worker's time zone, for its schedule."),
             FieldSpec("capabilities", .tags, help: "What the node can do besides rendering, e.g. ffmpeg."),
+            FieldSpec("blender_versions", .tags, help: "The Blender versions the node has (from its capabilities)."),
             FieldSpec("registered_at", .timestamp, filterable: false, help: "When the node first registered."),
             FieldSpec("last_seen", .timestamp, filterable: false, help: "When the server last heard from the node."),
         ],
@@ -41,6 +42,7 @@ extension Client {
         case "schedule": schedule.map { .string($0.description) } ?? .null
         case "time_zone": timeZone.isEmpty ? .null : .string(timeZone)
         case "capabilities": .array(capabilities.map(JSONValue.string))
+        case "blender_versions": .array(BlenderVersions.offered(in: capabilities).map(JSONValue.string))
         case "registered_at": .string(Timestamp.format(registeredAt))
         case "last_seen": .string(Timestamp.format(lastSeen))
         default: .null

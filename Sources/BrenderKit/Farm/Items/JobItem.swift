@@ -29,6 +29,9 @@ extension Job {
                 "max_attempts", .integer(1...100), filterable: false, updatable: true, help: "Attempts before a task fails for good; default 3."),
             FieldSpec("fail_fast", .boolean, filterable: false, help: "Stop the job at the first task that fails for good."),
             FieldSpec(
+                "blender_version", .text(maxLength: 32),
+                help: "The Blender version its tasks need, e.g. 3.4 (any 3.4.x); empty for any. Only clients that have it take them."),
+            FieldSpec(
                 "cold", .boolean, filterable: false,
                 help: "Start Blender afresh for every task, never in a warm one (for scenes that keep state between frames)."),
             FieldSpec(
@@ -88,6 +91,7 @@ struct JobItem {
         case "max_attempts": .int(Int64(job.maxAttempts))
         case "fail_fast": .bool(job.failFast)
         case "cold": .bool(job.cold)
+        case "blender_version": job.blenderVersion.map(JSONValue.string) ?? .null
         case "task_timeout": .int(Int64(job.taskTimeout))
         case "blocklist_threshold": .int(Int64(job.blocklistThreshold))
         case "blocklist": .array(runtime.blocklist.blocked(threshold: job.blocklistThreshold).map(JSONValue.int))
@@ -142,6 +146,7 @@ struct JobSubmission {
     var after: [Int64]
     var failFast: Bool
     var cold: Bool
+    var blenderVersion: String?
     var taskTimeout: Double
     var blocklistThreshold: Int
     var video: VideoSpec?
@@ -149,7 +154,7 @@ struct JobSubmission {
 
     static let fields = [
         "type", "name", "file", "frames", "chunk", "priority", "output", "format", "scene", "argv", "tags", "max_attempts", "after",
-        "fail_fast", "cold", "task_timeout", "blocklist_threshold", "video", "settings_from",
+        "fail_fast", "cold", "blender_version", "task_timeout", "blocklist_threshold", "video", "settings_from",
     ]
 
     init(values: [String: JSONValue]) throws(APIError) {
@@ -178,6 +183,13 @@ struct JobSubmission {
         after = try checked("after")?.arrayValue?.compactMap(\.intValue) ?? []
         failFast = try checked("fail_fast")?.boolValue ?? false
         cold = try checked("cold")?.boolValue ?? false
+        blenderVersion = try checked("blender_version")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        if let blenderVersion,
+            !blenderVersion.allSatisfy({ $0.isNumber || $0 == "." }) || blenderVersion.hasPrefix(".") || blenderVersion.hasSuffix(".")
+        {
+            throw APIError(
+                .invalidValue, "blender_version is a version such as 3.4 or 3.4.1, not '\(blenderVersion)'", field: "values.blender_version")
+        }
         taskTimeout = Double(try checked("task_timeout")?.intValue ?? 0)
         blocklistThreshold = Int(try checked("blocklist_threshold")?.intValue ?? 3)
         settingsSource = try checked("settings_from")?.stringValue ?? "submitted"
