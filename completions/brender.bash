@@ -11,7 +11,7 @@ _brender_node() {
             ;;
         'server')
             subcommands=('token' 'backup' 'config')
-            options=('--listen' '--data' '--tls-cert' '--tls-key' '--worker-timeout' '--slow-task-factor' '--sync' '--log-level' '--config' '--help')
+            options=('--listen' '--data' '--tls-cert' '--tls-key' '--worker-timeout' '--slow-task-factor' '--allow-scripts' '--sync' '--log-level' '--config' '--help')
             valued=('--listen=none' '-l=none' '--data=dirs' '-d=dirs' '--tls-cert=files' '--tls-key=files' '--worker-timeout=none' '--slow-task-factor=none' '--sync=words:normal,full' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
@@ -59,7 +59,7 @@ _brender_node() {
             ;;
         'server config')
             subcommands=()
-            options=('--listen' '--data' '--tls-cert' '--tls-key' '--worker-timeout' '--slow-task-factor' '--sync' '--log-level' '--config' '--help')
+            options=('--listen' '--data' '--tls-cert' '--tls-key' '--worker-timeout' '--slow-task-factor' '--allow-scripts' '--sync' '--log-level' '--config' '--help')
             valued=('--listen=none' '-l=none' '--data=dirs' '-d=dirs' '--tls-cert=files' '--tls-key=files' '--worker-timeout=none' '--slow-task-factor=none' '--sync=words:normal,full' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
@@ -83,7 +83,7 @@ _brender_node() {
             ;;
         'job submit')
             subcommands=()
-            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--blender-version' '--cold' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
+            options=('--frames' '--chunk' '--priority' '--name' '--output' '--format' '--scene' '--tags' '--max-attempts' '--blocklist-threshold' '--fail-fast' '--blender-version' '--allow-scripts' '--cold' '--task-timeout' '--after' '--video' '--fps' '--codec' '--blender' '--type' '--wait' '--json' '--server' '--token' '--ca' '--help')
             valued=('--frames=none' '-F=none' '--chunk=none' '-c=none' '--priority=none' '-p=none' '--name=none' '-n=none' '--output=none' '-o=none' '--format=words:BMP,CINEON,DPX,HDR,IRIS,JPEG,JPEG2000,OPEN_EXR,OPEN_EXR_MULTILAYER,PNG,TARGA,TARGA_RAW,TIFF,WEBP' '--scene=none' '--tags=none' '-t=none' '--max-attempts=none' '--blocklist-threshold=none' '--blender-version=none' '--task-timeout=none' '--after=none' '--video=none' '--fps=none' '--codec=words:h264' '--blender=files' '--type=words:blender,command' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;

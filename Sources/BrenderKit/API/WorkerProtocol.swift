@@ -282,6 +282,8 @@ public enum WorkerProtocol {
         public var cold: Bool
         /// The Blender version the job needs (a prefix), or nil for the worker's default Blender.
         public var blenderVersion: String?
+        /// Run the Python in the .blend file (Blender's `-y`).
+        public var allowScripts: Bool
 
         public init(job: Job, task: RenderTask) {
             taskID = task.id
@@ -302,6 +304,7 @@ public enum WorkerProtocol {
             video = task.role == .video ? job.video : nil
             cold = job.cold
             blenderVersion = job.blenderVersion
+            allowScripts = job.allowScripts
         }
 
         public init(json: JSONValue) throws(APIError) {
@@ -332,6 +335,7 @@ public enum WorkerProtocol {
             video = fields.object["video"].flatMap(VideoSpec.init(json:))
             cold = fields.object["cold"]?.boolValue ?? false
             blenderVersion = try fields.optionalString("blender_version")
+            allowScripts = fields.object["allow_scripts"]?.boolValue ?? false
             if known == .video && video == nil {
                 throw APIError(.missingField, "a video task needs 'video' with its path", field: "video")
             }
@@ -353,6 +357,7 @@ public enum WorkerProtocol {
             if let video { object["video"] = video.json }
             if cold { object["cold"] = true }
             if let blenderVersion { object["blender_version"] = .string(blenderVersion) }
+            if allowScripts { object["allow_scripts"] = true }
             return .object(object)
         }
 

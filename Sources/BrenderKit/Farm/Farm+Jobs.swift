@@ -30,6 +30,11 @@ extension Farm {
                     "command jobs run any program on the workers that allow them (--allow-commands), so only the admin token may submit them; the token \(principal.name) may submit Blender jobs",
                     field: "values.type")
             }
+            if submission.allowScripts && !options.allowScripts {
+                throw FarmError.forbidden(
+                    "this server does not let jobs run the Python in their .blend files (it runs on every worker); start 'brender server' with --allow-scripts to allow it, or submit without --allow-scripts",
+                    field: "values.allow_scripts")
+            }
             let runtime = try createJob(submission, submittedBy: principal.name)
             return APIResponse(items: [JobItem(runtime: runtime, context: context).json])
         case "read":
@@ -98,6 +103,7 @@ extension Farm {
         job.failFast = submission.failFast
         job.cold = submission.cold
         job.blenderVersion = submission.blenderVersion
+        job.allowScripts = submission.allowScripts
         job.taskTimeout = submission.taskTimeout
         job.blocklistThreshold = submission.blocklistThreshold
         job.video = submission.video

@@ -13,9 +13,12 @@ public actor Farm {
         public var workerTimeout: Double
         /// A running task is flagged slow past this many times its job's median task time.
         public var slowTaskFactor: Double
-        public init(workerTimeout: Double = 60, slowTaskFactor: Double = 5) {
+        /// Whether jobs may ask to run the Python in their .blend files (`--allow-scripts`).
+        public var allowScripts: Bool
+        public init(workerTimeout: Double = 60, slowTaskFactor: Double = 5, allowScripts: Bool = false) {
             self.workerTimeout = workerTimeout
             self.slowTaskFactor = slowTaskFactor
+            self.allowScripts = allowScripts
         }
 
         /// How often workers should send a heartbeat: four per timeout, at most every 15 seconds.

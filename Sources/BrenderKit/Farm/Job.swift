@@ -42,6 +42,8 @@ public struct Job: Sendable, Equatable {
     public var cold: Bool = false
     /// The Blender version its tasks need (a prefix: `3.4` is any 3.4.x); nil for any Blender.
     public var blenderVersion: String?
+    /// Run the Python in the .blend (Blender's `-y`): only on a server started with `--allow-scripts`.
+    public var allowScripts: Bool = false
     /// Seconds a task may run before it is stopped and counted as failed; 0 for no limit.
     public var taskTimeout: Double = 0
     /// Failed tasks of this job after which a client gets no more of its tasks.

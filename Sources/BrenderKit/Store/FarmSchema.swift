@@ -165,6 +165,11 @@ public enum FarmSchema {
             sql: """
                 ALTER TABLE jobs ADD COLUMN blender_version TEXT;
                 """),
+        Migration(
+            version: 9, name: "jobs that run the Python in their .blend files",
+            sql: """
+                ALTER TABLE jobs ADD COLUMN allow_scripts INTEGER NOT NULL DEFAULT 0;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

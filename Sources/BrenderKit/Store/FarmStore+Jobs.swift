@@ -4,7 +4,7 @@ extension FarmStore {
     private static let jobColumns = """
         id, name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts, created_at,
         started_at, finished_at, after, fail_fast, task_timeout, blocklist_threshold, reason, video, settings_source, submitted_by,
-        cold, blender_version
+        cold, blender_version, allow_scripts
         """
 
     public func loadJobs() throws -> [Job] {
@@ -26,6 +26,7 @@ extension FarmStore {
             job.submittedBy = row.string(24)
             job.cold = row.int(25) != 0
             job.blenderVersion = row.optionalString(26)
+            job.allowScripts = row.int(27) != 0
             return job
         }
     }
@@ -37,8 +38,8 @@ extension FarmStore {
             """
             INSERT INTO jobs (name, kind, status, priority, file, frames, chunk_size, output, format, scene, argv, tags, max_attempts,
                 created_at, after, fail_fast, task_timeout, blocklist_threshold, reason, video, settings_source, submitted_by, cold,
-                blender_version)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+                blender_version, allow_scripts)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
             """,
             [
                 .text(job.name), .text(job.kind.rawValue), .text(job.status.rawValue), .integer(Int64(job.priority)), .text(job.file),
@@ -47,7 +48,7 @@ extension FarmStore {
                 .text(job.after.map(String.init).joined(separator: ",")), .integer(job.failFast ? 1 : 0), .real(job.taskTimeout),
                 .integer(Int64(job.blocklistThreshold)), job.reason.map(SQLiteValue.text) ?? .null,
                 job.video.map { SQLiteValue.text($0.json.serialized()) } ?? .null, .text(job.settingsSource), .text(job.submittedBy),
-                .integer(job.cold ? 1 : 0), job.blenderVersion.map(SQLiteValue.text) ?? .null,
+                .integer(job.cold ? 1 : 0), job.blenderVersion.map(SQLiteValue.text) ?? .null, .integer(job.allowScripts ? 1 : 0),
             ])
         return database.lastInsertRowID
     }

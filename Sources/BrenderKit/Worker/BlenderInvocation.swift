@@ -9,8 +9,9 @@ public struct BlenderInvocation: Sendable, Equatable {
     /// The file each frame must produce.
     public let expectedFiles: [Int: String]
 
-    public init(file: String, chunk: FrameChunk, output: String, format: String, scene: String?) {
-        var arguments = ["-b", "-noaudio", file]
+    /// - Parameter allowScripts: run the Python in the file (`-y`, before the file is loaded).
+    public init(file: String, chunk: FrameChunk, output: String, format: String, scene: String?, allowScripts: Bool = false) {
+        var arguments = (allowScripts ? ["-y"] : []) + ["-b", "-noaudio", file]
         if let scene { arguments += ["-S", scene] }
         arguments += ["-o", output, "-F", format, "-f", chunk.blenderFrameArgument]
         self.arguments = arguments
@@ -23,7 +24,9 @@ public struct BlenderInvocation: Sendable, Equatable {
     }
 
     public init(_ assignment: WorkerProtocol.Assignment) {
-        self.init(file: assignment.file, chunk: assignment.chunk, output: assignment.output, format: assignment.format, scene: assignment.scene)
+        self.init(
+            file: assignment.file, chunk: assignment.chunk, output: assignment.output, format: assignment.format, scene: assignment.scene,
+            allowScripts: assignment.allowScripts)
     }
 
     /// The path Blender writes `frame` to: the last run of `#` becomes the zero-padded frame

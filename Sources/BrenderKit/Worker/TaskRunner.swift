@@ -46,7 +46,8 @@ struct TaskRunner: Sendable {
             outcome = await encoder.run(assignment, reporter: reporter, stop: stop, scratch: scratch)
         case (.render, .blender):
             if let warm, !assignment.cold,
-                let key = WarmBlenderProcess.Key(blender: blender, file: assignment.file, scene: assignment.scene)
+                let key = WarmBlenderProcess.Key(
+                    blender: blender, file: assignment.file, scene: assignment.scene, allowScripts: assignment.allowScripts)
             {
                 outcome = await runWarm(assignment, key: key, warm: warm, reporter: reporter, stop: stop)
             } else {
@@ -150,7 +151,8 @@ struct TaskRunner: Sendable {
         await reporter.log(
             wasWarm
                 ? "[brender] rendering in the warm Blender that has \(key.file) loaded (task \(process.served + 1) of its tasks)"
-                : "[brender] \(blender) -b -noaudio \(key.file) --python (brender's warm-render script): kept loaded for the job's next tasks")
+                : "[brender] \(blender) \(key.allowScripts ? "-y " : "")-b -noaudio \(key.file) --python (brender's warm-render script): kept loaded for the job's next tasks"
+        )
         let frames = assignment.chunk.frames.map { frame -> JSONValue in [.int(Int64(frame)), .string(invocation.expectedFiles[frame]!)] }
         process.send([
             "task": .int(assignment.taskID), "scene": assignment.scene.map(JSONValue.string) ?? .null, "format": .string(assignment.format),

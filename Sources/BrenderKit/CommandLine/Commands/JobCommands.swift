@@ -43,6 +43,9 @@ enum JobCommands {
                 "blender-version", "VERSION",
                 help: "Render with this Blender version (3.4 is any 3.4.x): only workers that offer it take the job; refused when none does."),
             .flag(
+                "allow-scripts",
+                help: "Run the Python in the .blend file (drivers, startup scripts; Blender's -y); the server must be started with --allow-scripts."),
+            .flag(
                 "cold",
                 help:
                     "Start Blender afresh for every task instead of rendering in a warm one (for scenes whose add-ons or scripts keep state between frames)."
@@ -112,6 +115,7 @@ enum JobCommands {
         if let frames { values["frames"] = .string(frames) }
         if parsed.flag("fail-fast") { values["fail_fast"] = true }
         if parsed.flag("cold") { values["cold"] = true }
+        if parsed.flag("allow-scripts") { values["allow_scripts"] = true }
         if let version = parsed.string("blender-version") { values["blender_version"] = .string(version) }
         if let timeout = parsed.seconds("task-timeout") { values["task_timeout"] = .int(Int64(max(1, timeout.rounded(.up)))) }
         let after = parsed.strings("after").compactMap { Int64($0) }

@@ -28,6 +28,11 @@ enum DaemonCommands {
         .value(
             "slow-task-factor", "K", kind: .seconds, environment: "BRENDER_SLOW_TASK_FACTOR", default: "5",
             help: "Flag a running task as slow past K times its job's median task time (once 5 tasks completed)."),
+        .flag(
+            "allow-scripts", environment: "BRENDER_ALLOW_SCRIPTS",
+            help:
+                "Let jobs ask to run the Python in their .blend files (drivers, startup scripts; job submit --allow-scripts): off, since such code runs on every worker."
+        ),
         .value(
             "sync", "MODE", kind: .choice(["normal", "full"]), environment: "BRENDER_SYNC", default: "normal",
             help: "normal: every acknowledged change survives a crash of the process; full: also a power loss (slower)."),
@@ -50,6 +55,7 @@ enum DaemonCommands {
             var options = ServerOptions(host: address.host, port: address.port, dataDirectory: parsed.string("data")!)
             options.farm.workerTimeout = parsed.seconds("worker-timeout") ?? 60
             options.farm.slowTaskFactor = max(1, parsed.seconds("slow-task-factor") ?? 5)
+            options.farm.allowScripts = parsed.flag("allow-scripts")
             options.synchronous = parsed.string("sync") == "full" ? .full : .normal
             switch (parsed.string("tls-cert"), parsed.string("tls-key")) {
             case (let certificate?, let key?): options.tls = (certificate, key)

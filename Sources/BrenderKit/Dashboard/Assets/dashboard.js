@@ -676,6 +676,7 @@ class ClientsView {
       sortHeader("Name", "name", this.sort, onSort), sortHeader("Status", "status", this.sort, onSort),
       sortHeader("Connection", "connection", this.sort, onSort), sortHeader("Activity", "activity", this.sort, onSort),
       h("th", { scope: "col", text: "Task" }), h("th", { scope: "col", class: "hide-narrow", text: "Tags" }),
+      h("th", { scope: "col", class: "hide-narrow", text: "Blender" }),
       sortHeader("Platform", "platform", this.sort, onSort), h("th", { scope: "col", class: "hide-narrow", text: "Schedule" }),
       sortHeader("Last seen", "last_seen", this.sort, onSort));
     this.table.replaceChildren(
@@ -697,6 +698,7 @@ class ClientsView {
       h("td", {}, statusLabel(client.activity)),
       taskCell,
       h("td", { class: "hide-narrow" }, (client.tags || []).map((tag) => h("span", { class: "tag", text: tag }))),
+      h("td", { class: "hide-narrow", text: (client.blender_versions || []).join(", ") || "–" }),
       h("td", { text: client.platform }),
       h("td", { class: "hide-narrow", text: client.schedule || "always" }),
       h("td", {}, timeCell(client.last_seen)));

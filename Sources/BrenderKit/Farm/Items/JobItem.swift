@@ -32,6 +32,9 @@ extension Job {
                 "blender_version", .text(maxLength: 32),
                 help: "The Blender version its tasks need, e.g. 3.4 (any 3.4.x); empty for any. Only clients that have it take them."),
             FieldSpec(
+                "allow_scripts", .boolean, filterable: false,
+                help: "Run the Python in the .blend file (drivers, startup scripts): only on a server started with --allow-scripts."),
+            FieldSpec(
                 "cold", .boolean, filterable: false,
                 help: "Start Blender afresh for every task, never in a warm one (for scenes that keep state between frames)."),
             FieldSpec(
@@ -91,6 +94,7 @@ struct JobItem {
         case "max_attempts": .int(Int64(job.maxAttempts))
         case "fail_fast": .bool(job.failFast)
         case "cold": .bool(job.cold)
+        case "allow_scripts": .bool(job.allowScripts)
         case "blender_version": job.blenderVersion.map(JSONValue.string) ?? .null
         case "task_timeout": .int(Int64(job.taskTimeout))
         case "blocklist_threshold": .int(Int64(job.blocklistThreshold))
@@ -146,6 +150,7 @@ struct JobSubmission {
     var after: [Int64]
     var failFast: Bool
     var cold: Bool
+    var allowScripts: Bool
     var blenderVersion: String?
     var taskTimeout: Double
     var blocklistThreshold: Int
@@ -154,7 +159,7 @@ struct JobSubmission {
 
     static let fields = [
         "type", "name", "file", "frames", "chunk", "priority", "output", "format", "scene", "argv", "tags", "max_attempts", "after",
-        "fail_fast", "cold", "blender_version", "task_timeout", "blocklist_threshold", "video", "settings_from",
+        "fail_fast", "cold", "allow_scripts", "blender_version", "task_timeout", "blocklist_threshold", "video", "settings_from",
     ]
 
     init(values: [String: JSONValue]) throws(APIError) {
@@ -183,6 +188,7 @@ struct JobSubmission {
         after = try checked("after")?.arrayValue?.compactMap(\.intValue) ?? []
         failFast = try checked("fail_fast")?.boolValue ?? false
         cold = try checked("cold")?.boolValue ?? false
+        allowScripts = try checked("allow_scripts")?.boolValue ?? false
         blenderVersion = try checked("blender_version")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         if let blenderVersion,
             !blenderVersion.allSatisfy({ $0.isNumber || $0 == "." }) || blenderVersion.hasPrefix(".") || blenderVersion.hasSuffix(".")
