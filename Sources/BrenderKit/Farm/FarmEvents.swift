@@ -56,7 +56,8 @@ public struct FarmEvent: Sendable {
             [
                 "task": .int(task.id), "job": .int(task.jobID), "status": .string(task.status.rawValue), "role": .string(task.role.rawValue),
                 "frames": .string(task.chunk.description), "frames_done": .int(Int64(task.framesDone)), "client": .int(task.clientID),
-                "attempts": .int(Int64(task.failures)), "error": task.error.map(JSONValue.string) ?? .null,
+                "attempts": .int(Int64(task.lease)), "failures": .int(Int64(task.failures)),
+                "error": task.error.map(JSONValue.string) ?? .null,
             ]
         case .client(let client): client.json
         case .clientDeleted(let id): ["client": .int(id)]

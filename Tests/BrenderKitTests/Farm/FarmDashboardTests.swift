@@ -203,4 +203,18 @@ import Testing
         #expect(await refusal(client, frame: 1, image: Data("<svg/>".utf8))?.field == "image")
         #expect(await farm.contactSheet(jobID: assignment.jobID)?["previews"] == [:])
     }
+
+    @Test func aTaskEventCountsAttemptsAsTheAPIDoes() async throws {
+        let client = try await worker("w")
+        let id = try await submit("counted")
+        let events = farm.events.subscribe(after: nil, filter: .init(jobs: [id]))
+        let assignment = try #require(try await farm.requestTask(clientID: client, wait: 0))
+        for await delivery in events {
+            guard case .event(let event) = delivery, case .task = event.body else { continue }
+            #expect(event.json["attempts"] == 1)
+            #expect(event.json["failures"] == 0)
+            #expect(event.json["task"] == .int(assignment.taskID))
+            break
+        }
+    }
 }

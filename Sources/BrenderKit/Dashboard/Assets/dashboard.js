@@ -842,7 +842,7 @@ class JobView {
     this.head.replaceChildren(
       h("h1", {}, `${job.name} `, statusLabel(job.status)),
       h("div", { class: "toolbar" }, progressCell(job.frames_done, job.frames_total),
-        h("span", { class: "selection", text: job.status === "active" ? `about ${formatDuration(job.time_left)} left` : "" })),
+        h("span", { class: "selection", text: job.status === "active" && job.time_left !== null && job.time_left !== undefined ? `about ${formatDuration(job.time_left)} left` : "" })),
       h("div", { class: "facts" },
         fact("Job", `${job.id}`), fact("Priority", `${job.priority}`), fact("Frames", job.frames), fact("Chunk", job.chunk),
         fact("Format", job.format), fact("File", job.file), fact("Output", job.output),
