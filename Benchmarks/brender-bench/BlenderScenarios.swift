@@ -120,10 +120,10 @@ enum BlenderScenarios {
             var peak = 0
             var samples: [(Int, Int)] = []  // (frames done, RSS) for the warm run's growth
             while try await farm.job(job)?["status"] != "completed" {
-                for pid in Processes.matching(scene) { peak = max(peak, residentKilobytes(pid)) }
-                if mode == "warm", let done = try await farm.job(job)?["frames_done"]?.intValue {
-                    samples.append((Int(done), Processes.matching(scene).map(residentKilobytes).max() ?? 0))
-                }
+                // One reading per sample, so the peak and the per-stage figures agree.
+                let resident = Processes.matching(scene).map(residentKilobytes).max() ?? 0
+                peak = max(peak, resident)
+                if mode == "warm", let done = try await farm.job(job)?["frames_done"]?.intValue { samples.append((Int(done), resident)) }
                 try await Task.sleep(for: .milliseconds(500))
             }
             worker.send(SIGTERM)
