@@ -73,18 +73,9 @@ struct TaskRunner: Sendable {
     private func runBlender(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async
         -> TaskOutcome
     {
-        let invocation = BlenderInvocation(assignment)
-        let expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
-        for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
-            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
-        let errors = ErrorLines()
-        let previews = self.previews
-        /// A frame is verified: reported, and its preview made.
-        @Sendable func rendered(_ frame: Int, at path: String) async {
-            await reporter.frameDone(frame)
-            await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
-        }
+        let frames = RenderedFrames(assignment, reporter: reporter, previews: previews)
+        let invocation = frames.invocation
+        let errors = frames.errors
         await reporter.log("[brender] \(blender) \(invocation.arguments.joined(separator: " "))")
         let exit: ProcessExit
         do {
@@ -94,17 +85,7 @@ struct TaskRunner: Sendable {
             exit = try await ProcessRunner.run(
                 blender, arguments: invocation.arguments, environment: environment, stop: stop, guarded: true, groups: groups
             ) { line in
-                await reporter.log(line)
-                switch BlenderOutputParser.parse(line) {
-                case .saved(let path):
-                    if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil {
-                        await rendered(frame, at: path)
-                    }
-                case .error(let message):
-                    errors.add(message)
-                default:
-                    break
-                }
+                await frames.read(line)
             }
         } catch {
             return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
@@ -119,14 +100,7 @@ struct TaskRunner: Sendable {
         if let first = errors.first {
             return TaskOutcome(state: .failed, error: "Blender reported an error: \(first)")
         }
-        // Every frame must be there, whatever Blender printed.
-        for frame in assignment.chunk.frames {
-            let path = invocation.expectedFiles[frame]!
-            if let problem = OutputVerifier.problem(with: path) {
-                return TaskOutcome(state: .failed, error: "frame \(frame) was not rendered: \(problem)")
-            }
-            await rendered(frame, at: path)
-        }
+        if let problem = await frames.verifyAll() { return TaskOutcome(state: .failed, error: problem) }
         return TaskOutcome(state: .completed, error: nil)
     }
 
@@ -137,10 +111,8 @@ struct TaskRunner: Sendable {
     private func runWarm(
         _ assignment: WorkerProtocol.Assignment, key: WarmBlenderProcess.Key, warm: WarmBlender, reporter: TaskReporter, stop: StopSignal
     ) async -> TaskOutcome {
-        let invocation = BlenderInvocation(assignment)
-        for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
-            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
+        let rendered = RenderedFrames(assignment, reporter: reporter, previews: previews)
+        let invocation = rendered.invocation
         let process: WarmBlenderProcess
         let wasWarm: Bool
         do {
@@ -158,8 +130,7 @@ struct TaskRunner: Sendable {
             "task": .int(assignment.taskID), "scene": assignment.scene.map(JSONValue.string) ?? .null, "format": .string(assignment.format),
             "frames": .array(frames),
         ])
-        let expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
-        let errors = ErrorLines()
+        let errors = rendered.errors
         let marker = "BRENDER-WARM "
         var begun = false
         var ending: (ok: Bool, error: String?)?
@@ -183,16 +154,7 @@ struct TaskRunner: Sendable {
                 }
                 // Before the task begins: Blender's start-up lines belong to the task that started it.
                 guard begun || !wasWarm else { continue }
-                await reporter.log(line)
-                switch BlenderOutputParser.parse(line) {
-                case .saved(let path):
-                    if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil {
-                        await reporter.frameDone(frame)
-                        await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
-                    }
-                case .error(let message): errors.add(message)
-                default: break
-                }
+                await rendered.read(line)
             }
             group.cancelAll()
         }
@@ -213,14 +175,9 @@ struct TaskRunner: Sendable {
             await warm.retire()
             return TaskOutcome(state: .failed, error: "Blender reported an error: \(problem)")
         }
-        for frame in assignment.chunk.frames {
-            let path = invocation.expectedFiles[frame]!
-            if let problem = OutputVerifier.problem(with: path) {
-                await warm.retire()
-                return TaskOutcome(state: .failed, error: "frame \(frame) was not rendered: \(problem)")
-            }
-            await reporter.frameDone(frame)
-            await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
+        if let problem = await rendered.verifyAll() {
+            await warm.retire()
+            return TaskOutcome(state: .failed, error: problem)
         }
         process.markUsed()
         return TaskOutcome(state: .completed, error: nil)
@@ -261,6 +218,58 @@ public enum CommandTemplate {
             $0.replacingOccurrences(of: "{start}", with: String(start)).replacingOccurrences(of: "{end}", with: String(end))
                 .replacingOccurrences(of: "{frame}", with: String(frame))
         }
+    }
+}
+
+/// The frames a Blender task must produce, read the one way for a Blender started for the task
+/// and a warm one: its output folders made, each line logged, a frame counted when its `Saved:`
+/// line names a complete file (and its preview made), `Error:` lines kept, and at the end every
+/// frame's file checked, whatever Blender printed.
+private struct RenderedFrames: Sendable {
+    let assignment: WorkerProtocol.Assignment
+    let invocation: BlenderInvocation
+    let reporter: TaskReporter
+    let previews: FramePreviewMaker?
+    let errors = ErrorLines()
+    private let expectedByPath: [String: Int]
+
+    init(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, previews: FramePreviewMaker?) {
+        self.assignment = assignment
+        self.reporter = reporter
+        self.previews = previews
+        invocation = BlenderInvocation(assignment)
+        expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
+        for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+    }
+
+    /// One line of Blender's output.
+    func read(_ line: String) async {
+        await reporter.log(line)
+        switch BlenderOutputParser.parse(line) {
+        case .saved(let path):
+            if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil { await rendered(frame, at: path) }
+        case .error(let message): errors.add(message)
+        default: break
+        }
+    }
+
+    /// Checks every frame's file once Blender is done: why the first missing one failed the
+    /// task, or nil when all are there (each reported).
+    func verifyAll() async -> String? {
+        for frame in assignment.chunk.frames {
+            let path = invocation.expectedFiles[frame]!
+            if let problem = OutputVerifier.problem(with: path) { return "frame \(frame) was not rendered: \(problem)" }
+            await rendered(frame, at: path)
+        }
+        return nil
+    }
+
+    /// A frame is verified: reported, and its preview made (once per frame and attempt).
+    private func rendered(_ frame: Int, at path: String) async {
+        await reporter.frameDone(frame)
+        await previews?.add(.init(taskID: assignment.taskID, lease: assignment.lease, frame: frame, path: path))
     }
 }
 
