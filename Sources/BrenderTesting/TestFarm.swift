@@ -145,6 +145,20 @@ public final class TestFarm: @unchecked Sendable {
         try await api(APIRequest(item: "job", action: "read", filters: ["id": .int(id)])).items.first
     }
 
+    /// Waits until the job's status is one of `statuses` (by default, any the job ends in).
+    /// - Returns: the status it reached, or nil when it did not within `timeout` seconds.
+    public func waitForJob(
+        _ id: Int64, toBe statuses: Set<String> = ["completed", "failed", "canceled"], timeout: Double = 180
+    ) async -> String? {
+        var reached: String?
+        _ = await eventually(timeout: timeout, interval: 0.1) {
+            guard let status = try await job(id)?["status"]?.stringValue, statuses.contains(status) else { return false }
+            reached = status
+            return true
+        }
+        return reached
+    }
+
     public func tasks(of jobID: Int64) async throws -> [JSONValue] {
         try await api(APIRequest(item: "task", action: "read", filters: ["job": .int(jobID)])).items
     }

@@ -6,13 +6,6 @@ import Testing
 /// Real Blender (Debian's package) rendering scenes the tests generate, driven by real
 /// `brender server` and `brender worker` processes. Serialized: each render wants the CPU.
 @Suite(.serialized) struct BlenderJobTests {
-    private func waitForStatus(_ farm: TestFarm, job: Int64, _ statuses: Set<String>, timeout: Double = 180) async -> Bool {
-        await eventually(timeout: timeout, interval: 0.1) {
-            guard let status = try await farm.job(job)?["status"]?.stringValue else { return false }
-            return statuses.contains(status)
-        }
-    }
-
     /// Waits until Blender is rendering the job's first task (its log shows a frame line).
     private func waitUntilRendering(_ farm: TestFarm, job: Int64) async throws -> Int64? {
         var active: Int64?
@@ -92,7 +85,7 @@ import Testing
         #expect(await eventually(timeout: 10) { Processes.matching(scene).isEmpty }, "Blender outlived its killed worker")
         try farm.startWorker(name: "rescuer")
 
-        #expect(await waitForStatus(farm, job: job, ["completed", "failed"]))
+        #expect(await farm.waitForJob(job, toBe: ["completed", "failed"]) != nil)
         #expect(try await farm.job(job)?["status"] == "completed")
         let task = try #require(try await farm.tasks(of: job).first)
         #expect(task["attempts"] == 2)
@@ -120,7 +113,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))  // workers keep rendering while it is away
         try farm.restartServer()
 
-        #expect(await waitForStatus(farm, job: job, ["completed", "failed", "canceled"]))
+        #expect(await farm.waitForJob(job) != nil)
         let finished = try #require(try await farm.job(job))
         #expect(finished["status"] == "completed")
         #expect(finished["frames_done"] == 12)

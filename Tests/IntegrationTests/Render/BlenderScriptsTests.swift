@@ -25,7 +25,7 @@ import Testing
     }
 
     private func log(_ farm: TestFarm, job: Int64) async throws -> String {
-        #expect(await eventually(timeout: 180, interval: 0.1) { try await farm.job(job)?["status"]?.stringValue == "completed" })
+        #expect(await farm.waitForJob(job) == "completed")
         return try await farm.log(task: try #require(try await farm.tasks(of: job).first?["id"]?.intValue))
     }
 

@@ -20,10 +20,6 @@ import Testing
         return path
     }
 
-    private func completes(_ farm: TestFarm, _ job: Int64) async -> Bool {
-        await eventually(timeout: 180, interval: 0.1) { try await farm.job(job)?["status"]?.stringValue == "completed" }
-    }
-
     @Test func aJobRendersWithTheVersionItAsksForAndIsRefusedWhenNoClientHasIt() async throws {
         let farm = try TestFarm()
         let scene = try farm.makeScene("versions.blend", frames: 3)
@@ -36,7 +32,7 @@ import Testing
 
         let output = farm.directory.appendingPathComponent("out").path
         let future = try await farm.submit(["file": .string(scene), "frames": "1", "blender_version": "9.9", "output": .string(output + "/a_####")])
-        #expect(await completes(farm, future))
+        #expect(await farm.waitForJob(future) == "completed")
         let futureLog = try await farm.log(task: try #require(try await farm.tasks(of: future).first?["id"]?.intValue))
         #expect(futureLog.contains("[stand-in Blender 9.9.0") && futureLog.contains(standIn), "\(futureLog)")
 
@@ -50,7 +46,7 @@ import Testing
 
         // No version asked: the first Blender offered.
         let any = try await farm.submit(["file": .string(scene), "frames": "3", "output": .string(output + "/c_####")])
-        #expect(await completes(farm, any))
+        #expect(await farm.waitForJob(any) == "completed")
         #expect(!(try await farm.log(task: try #require(try await farm.tasks(of: any).first?["id"]?.intValue))).contains("stand-in"))
 
         let refused = try farm.run(["job", "submit", scene, "--frames", "1", "--blender-version", "5"])

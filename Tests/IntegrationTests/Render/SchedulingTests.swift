@@ -6,13 +6,6 @@ import Testing
 /// The production scheduling rules end to end: a real server, real workers, the real command
 /// line, and (for the video) real Blender and ffmpeg.
 @Suite(.serialized) struct SchedulingTests {
-    private func waitForStatus(_ farm: TestFarm, job: Int64, _ statuses: Set<String>, timeout: Double = 120) async -> Bool {
-        await eventually(timeout: timeout, interval: 0.1) {
-            guard let status = try await farm.job(job)?["status"]?.stringValue else { return false }
-            return statuses.contains(status)
-        }
-    }
-
     private func onlineIDs(_ farm: TestFarm, count: Int) async throws -> [String: Int64] {
         #expect(await eventually { try await farm.clients().values.filter { $0["connection"] == "online" }.count == count })
         return try await farm.clients().compactMapValues { $0["id"]?.intValue }
@@ -105,7 +98,7 @@ import Testing
         // Clearing the blocklist and requeueing runs only the failed frames again.
         let requeued = try farm.run(["job", "requeue", "1", "--clear-blocklist"])
         #expect(requeued.stdout.hasPrefix("job 1: blocklist cleared\n"), "\(requeued.stdout)")
-        #expect(await waitForStatus(farm, job: 1, ["failed"]))
+        #expect(await farm.waitForJob(1) == "failed")
     }
 
     @Test func aHungTaskIsStoppedByItsTimeLimit() async throws {
@@ -185,7 +178,7 @@ import Testing
         #expect(await eventually(timeout: 120) { try await farm.job(id)?["frames_done"] == 3 })
         try FileManager.default.removeItem(atPath: output + "/f_0002.png")
         try farm.startWorker(name: "encoder")
-        #expect(await waitForStatus(farm, job: id, ["failed"]))
+        #expect(await farm.waitForJob(id) == "failed")
         let videoTask = try #require(try await farm.tasks(of: id).first { $0["role"] == "video" })
         #expect(videoTask["error"]?.stringValue?.hasPrefix("frames 2 are missing, so the video would have gaps") == true, "\(videoTask)")
         #expect(!FileManager.default.fileExists(atPath: output + "/gap.mp4"))

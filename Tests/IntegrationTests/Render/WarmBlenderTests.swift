@@ -18,13 +18,6 @@ import Testing
         }
     }
 
-    private func completes(_ farm: TestFarm, _ job: Int64, timeout: Double = 180) async -> Bool {
-        await eventually(timeout: timeout, interval: 0.1) {
-            let status = try await farm.job(job)?["status"]?.stringValue
-            return status == "completed" || status == "failed" || status == "canceled"
-        }
-    }
-
     private static let started = "--python (brender's warm-render script)"
     private static let reused = "rendering in the warm Blender that has"
 
@@ -35,8 +28,7 @@ import Testing
         try farm.startWorker(name: "w")
         let output = farm.directory.appendingPathComponent("out").path
         let job = try await farm.submit(["file": .string(scene), "frames": "1-6", "output": .string(output + "/f_####")])
-        #expect(await completes(farm, job))
-        #expect(try await farm.job(job)?["status"] == "completed")
+        #expect(await farm.waitForJob(job) == "completed")
         for frame in 1...6 {
             let path = output + String(format: "/f_%04d.png", frame)
             #expect(OutputVerifier.problem(with: path) == nil, "frame \(frame)")
@@ -62,14 +54,13 @@ import Testing
         try farm.startWorker(name: "w")
         let output = farm.directory.appendingPathComponent("out").path
         let first = try await farm.submit(["file": .string(scene), "frames": "1", "output": .string(output + "/a_####")])
-        #expect(await completes(farm, first))
+        #expect(await farm.waitForJob(first) == "completed")
         #expect(pngSize(output + "/a_0001.png").map { $0 == (64, 48) } == true)
 
         // The same path, a new scene in it.
         _ = try farm.makeScene("changing.blend", frames: 2, size: "80x60")
         let second = try await farm.submit(["file": .string(scene), "frames": "2", "output": .string(output + "/b_####")])
-        #expect(await completes(farm, second))
-        #expect(try await farm.job(second)?["status"] == "completed")
+        #expect(await farm.waitForJob(second) == "completed")
         #expect(pngSize(output + "/b_0002.png").map { $0 == (80, 60) } == true, "rendered from the file as it was loaded first")
         let log = try await farm.log(task: try #require(try await farm.tasks(of: second).first?["id"]?.intValue))
         #expect(log.contains(Self.started))
@@ -84,8 +75,7 @@ import Testing
         let output = farm.directory.appendingPathComponent("out").path
         for (index, (scene, frame)) in [(small, 1), (large, 1), (small, 2), (large, 2)].enumerated() {
             let job = try await farm.submit(["file": .string(scene), "frames": .string(String(frame)), "output": .string(output + "/\(index)_####")])
-            #expect(await completes(farm, job))
-            #expect(try await farm.job(job)?["status"] == "completed")
+            #expect(await farm.waitForJob(job) == "completed")
             let expected = scene == small ? (64, 48) : (96, 72)
             #expect(pngSize(output + String(format: "/\(index)_%04d.png", frame)).map { $0 == expected } == true, "job \(index)")
         }
@@ -113,8 +103,7 @@ import Testing
 
         let quick = try farm.makeScene("quick.blend", frames: 1)
         let next = try await farm.submit(["file": .string(quick), "frames": "1", "output": .string(output + "/q_####")])
-        #expect(await completes(farm, next))
-        #expect(try await farm.job(next)?["status"] == "completed")
+        #expect(await farm.waitForJob(next) == "completed")
     }
 
     @Test func aWarmBlenderKilledMidTaskFailsOnlyThatAttemptAndTheRetryStartsAFreshOne() async throws {
@@ -137,8 +126,7 @@ import Testing
         let pids = blenders(scene)
         try #require(pids.count == 1)
         kill(pids[0], SIGKILL)
-        #expect(await completes(farm, job))
-        #expect(try await farm.job(job)?["status"] == "completed")
+        #expect(await farm.waitForJob(job) == "completed")
         let task = try #require(try await farm.tasks(of: job).first { $0["id"]?.intValue == victim })
         #expect(task["attempts"] == 2)
         #expect(task["failures"] == 1)
@@ -156,7 +144,7 @@ import Testing
         try farm.startWorker(name: "w")
         let output = farm.directory.appendingPathComponent("out").path
         let job = try await farm.submit(["file": .string(scene), "frames": "1-2", "cold": true, "output": .string(output + "/a_####")])
-        #expect(await completes(farm, job))
+        #expect(await farm.waitForJob(job) == "completed")
         #expect(try await farm.job(job)?["cold"] == true)
         for task in try await farm.tasks(of: job) {
             let log = try await farm.log(task: task["id"]!.intValue!)
@@ -167,7 +155,7 @@ import Testing
         try coldFarm.startServer()
         try coldFarm.startWorker(name: "c", ["--cold"])
         let other = try await coldFarm.submit(["file": .string(scene), "frames": "3-4", "output": .string(output + "/b_####")])
-        #expect(await completes(coldFarm, other))
+        #expect(await coldFarm.waitForJob(other) == "completed")
         for task in try await coldFarm.tasks(of: other) {
             let log = try await coldFarm.log(task: task["id"]!.intValue!)
             #expect(log.contains("-b -noaudio \(scene) -o ") && !log.contains("warm"), "\(log)")
