@@ -29,18 +29,21 @@ public struct SimulatedWorkerSession: Sendable {
     public let client: BrenderClient
     public let sender: WorkerProtocol.Sender
 
-    /// Registers a simulated worker named `name` with the farm (using its admin token, which may
-    /// register workers).
-    public static func register(_ name: String, on farm: TestFarm) async throws -> SimulatedWorkerSession {
+    /// Registers a simulated worker named `name` with `slots` slots with the farm (using its
+    /// admin token, which may register workers).
+    public static func register(_ name: String, slots: Int = 1, on farm: TestFarm) async throws -> SimulatedWorkerSession {
         let client = try farm.client()
-        let registered = try await client.post(
-            "/worker/register", WorkerProtocol.Registration.simulated(name), as: WorkerProtocol.Registered.self)
+        var registration = WorkerProtocol.Registration.simulated(name)
+        registration.slots = slots
+        let registered = try await client.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         return SimulatedWorkerSession(client: client, sender: .simulated(registered.clientID, name: name))
     }
 
-    /// Asks for a task, waiting up to `wait` seconds.
-    public func takeTask(wait: Double = 5) async throws -> WorkerProtocol.Assignment? {
-        try await client.post("/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: wait), as: WorkerProtocol.TaskReply.self).task
+    /// Asks for a task for one of its slots, waiting up to `wait` seconds.
+    public func takeTask(wait: Double = 5, warmJob: Int64? = nil, slot: Int = 0) async throws -> WorkerProtocol.Assignment? {
+        try await client.post(
+            "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: wait, warmJob: warmJob, slot: slot), as: WorkerProtocol.TaskReply.self
+        ).task
     }
 
     /// Reports on a task: its state, the frames done, and log text from `logOffset`.

@@ -21,6 +21,8 @@ public enum WorkerProtocol {
         public static let pid: ClosedRange<Int64> = 0...Int64(Int32.max)
         public static let wait: ClosedRange<Double> = 0...3600
         public static let frame: ClosedRange<Int64> = 0...Int64(FrameSpec.maxFrame)
+        public static let slots: ClosedRange<Int64> = 1...Int64(Client.maxSlots)
+        public static let slot: ClosedRange<Int64> = 0...Int64(Client.maxSlots - 1)
     }
 
     /// A worker's key: a random secret it keeps in its state directory and sends with every
@@ -71,6 +73,8 @@ public enum WorkerProtocol {
         /// What the worker can do besides rendering Blender jobs: `ffmpeg` (video tasks),
         /// `commands` (command jobs, only when started with `--allow-commands`).
         public var capabilities: [String] = []
+        /// How many tasks the worker runs at once (`--slots`, or one per GPU with `--gpus`).
+        public var slots: Int = 1
 
         public init(
             name: String, hostname: String, platform: String, tags: [String]?, version: String, key: String, pid: Int32 = 0,
@@ -99,13 +103,14 @@ public enum WorkerProtocol {
                 nameGiven: try fields.object["name_given"].map { _ throws(APIError) in try fields.bool("name_given") } ?? true)
             timeZone = try fields.optionalString("time_zone", maxBytes: Limits.platformBytes) ?? ""
             capabilities = try fields.optionalStrings("capabilities", maxCount: Limits.tags, maxBytes: Limits.tagBytes) ?? []
+            slots = Int(try fields.optionalInt("slots", in: Limits.slots) ?? 1)
         }
 
         public var json: JSONValue {
             var object: [String: JSONValue] = [
                 "name": .string(name), "hostname": .string(hostname), "platform": .string(platform), "version": .string(version),
                 "key": .string(key), "pid": .int(Int64(pid)), "name_given": .bool(nameGiven), "time_zone": .string(timeZone),
-                "capabilities": .array(capabilities.map(JSONValue.string)),
+                "capabilities": .array(capabilities.map(JSONValue.string)), "slots": .int(Int64(slots)),
             ]
             if let tags { object["tags"] = .array(tags.map(JSONValue.string)) }
             return .object(object)
@@ -225,33 +230,37 @@ public enum WorkerProtocol {
         public var json: JSONValue { ["ok": true] }
     }
 
-    /// `POST /worker/task`: an idle worker asks for work, waiting up to `wait` seconds for some.
-    /// Asking also tells the server the worker runs nothing, so a task it still counts as running
-    /// there was lost and goes back to the queue.
+    /// `POST /worker/task`: an idle slot of a worker asks for work, waiting up to `wait` seconds
+    /// for some. Asking also tells the server the slot runs nothing, so a task it still counts as
+    /// running there was lost and goes back to the queue.
     public struct TaskRequest: JSONConvertible, Equatable {
         public var sender: Sender
         public var wait: Double
-        /// The job whose file the worker's warm Blender has loaded: its next task is preferred
+        /// The job whose file the slot's warm Blender has loaded: its next task is preferred
         /// over another job of the same priority.
         public var warmJob: Int64?
+        /// Which of the worker's slots asks (0 up to its `slots` - 1).
+        public var slot: Int
 
-        public init(sender: Sender, wait: Double, warmJob: Int64? = nil) {
+        public init(sender: Sender, wait: Double, warmJob: Int64? = nil, slot: Int = 0) {
             self.sender = sender
             self.wait = wait
             self.warmJob = warmJob
+            self.slot = slot
         }
 
         public init(json: JSONValue) throws(APIError) {
             let fields = try JSONFields(json, what: "a task request")
             self.init(
                 sender: try Sender(fields), wait: try fields.optionalDouble("wait", in: Limits.wait) ?? 0,
-                warmJob: try fields.optionalInt("warm_job", in: Limits.id))
+                warmJob: try fields.optionalInt("warm_job", in: Limits.id), slot: Int(try fields.optionalInt("slot", in: Limits.slot) ?? 0))
         }
 
         public var json: JSONValue {
             var object = sender.members
             object["wait"] = .double(wait)
             if let warmJob { object["warm_job"] = .int(warmJob) }
+            if slot != 0 { object["slot"] = .int(Int64(slot)) }
             return .object(object)
         }
     }

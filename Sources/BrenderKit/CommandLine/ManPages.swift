@@ -56,7 +56,7 @@ public enum ManPages {
         "task": (["A task is a chunk of a job's frames, run by one worker at a time; its log keeps the output of every attempt."], []),
         "client": (
             [
-                "A client is a render node as the server knows it: its name, tags, status (enabled or disabled), connection (online or offline), activity and working hours."
+                "A client is a render node as the server knows it: its name, tags, status (enabled or disabled), connection (online or offline), activity, slots (how many tasks it runs at once, busy/all in the list) and working hours."
             ], []
         ),
         "pathmap": (

@@ -4,8 +4,20 @@ public struct Client: Sendable {
     public enum Status: String, Sendable, CaseIterable { case enabled, disabled }
     /// Whether the node's worker is heard from.
     public enum Connection: String, Sendable, CaseIterable { case online, offline }
-    /// Whether the node is running a task: derived from its task, never stored on its own.
+    /// Whether the node is running a task: derived from its tasks, never stored on its own.
     public enum Activity: String, Sendable, CaseIterable { case idle, busy }
+    /// A task the client runs in one of its slots.
+    public struct RunningTask: Sendable, Equatable {
+        public var jobID: Int64
+        public var taskID: Int64
+
+        public init(jobID: Int64, taskID: Int64) {
+            self.jobID = jobID
+            self.taskID = taskID
+        }
+    }
+    /// The most tasks one client may run at once (`brender worker --slots`).
+    public static let maxSlots = 64
 
     public var id: Int64
     public var name: String
@@ -14,15 +26,25 @@ public struct Client: Sendable {
     public var tags: [String]
     public var status: Status
     public var connection: Connection
-    public var activity: Activity
+    /// Busy while it runs a task in any of its slots.
+    public var activity: Activity { running.isEmpty ? .idle : .busy }
     /// The brender version the worker runs.
     public var version: String
     /// Seconds since 1970.
     public var registeredAt: Double
     /// Seconds since 1970 of the last heartbeat or request from the worker.
     public var lastSeen: Double
-    /// The task the client runs, as (job, task); derived from the tasks, not stored with the client.
-    public var currentTask: (jobID: Int64, taskID: Int64)?
+    /// How many tasks the node runs at once: one per slot (`worker --slots N`, or one per GPU).
+    public var slots: Int = 1
+    /// The tasks the client runs, by slot (0 up to `slots - 1`); derived from the tasks, not
+    /// stored with the client.
+    public var running: [Int: RunningTask] = [:]
+    /// The task in its first busy slot: the only one a single-slot client has.
+    public var currentTask: RunningTask? { running.min { $0.key < $1.key }?.value }
+    /// The running tasks' ids, in slot order.
+    public var runningTaskIDs: [Int64] { running.sorted { $0.key < $1.key }.map(\.value.taskID) }
+    /// Whether `slot` is one of the client's and runs nothing.
+    public func isFree(slot: Int) -> Bool { slot >= 0 && slot < slots && running[slot] == nil }
     /// The digest (``keyDigest(_:)``) of the key of the worker process that holds this record:
     /// every worker request must carry the key. The key itself is never stored; neither is shown
     /// through the API.
@@ -35,9 +57,6 @@ public struct Client: Sendable {
     public var timeZone: String = ""
     /// What the node can do besides rendering, e.g. `ffmpeg` (video tasks).
     public var capabilities: [String] = []
-    /// The job whose file the worker's warm Blender has loaded, as it last said (memory only).
-    public var warmJob: Int64?
-
     /// What is stored of a worker key.
     public static func keyDigest(_ key: String) -> String {
         SHA256.credentialDigest(key)
@@ -45,7 +64,7 @@ public struct Client: Sendable {
 
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
-        connection: Connection = .online, activity: Activity = .idle, version: String, registeredAt: Double, lastSeen: Double,
+        connection: Connection = .online, version: String, registeredAt: Double, lastSeen: Double,
         keyDigest: String = "", pid: Int32 = 0
     ) {
         self.keyDigest = keyDigest
@@ -57,7 +76,6 @@ public struct Client: Sendable {
         self.tags = tags
         self.status = status
         self.connection = connection
-        self.activity = activity
         self.version = version
         self.registeredAt = registeredAt
         self.lastSeen = lastSeen
@@ -66,10 +84,10 @@ public struct Client: Sendable {
 }
 
 extension Client: Equatable {
-    /// Equal when every stored field is; the derived current task is not compared.
+    /// Equal when every stored field is; the derived running tasks are not compared.
     public static func == (lhs: Client, rhs: Client) -> Bool {
         lhs.id == rhs.id && lhs.name == rhs.name && lhs.hostname == rhs.hostname && lhs.platform == rhs.platform
-            && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.activity == rhs.activity
+            && lhs.tags == rhs.tags && lhs.status == rhs.status && lhs.connection == rhs.connection && lhs.slots == rhs.slots
             && lhs.version == rhs.version && lhs.registeredAt == rhs.registeredAt && lhs.lastSeen == rhs.lastSeen
             && lhs.keyDigest == rhs.keyDigest && lhs.pid == rhs.pid && lhs.schedule == rhs.schedule && lhs.timeZone == rhs.timeZone
             && lhs.capabilities == rhs.capabilities

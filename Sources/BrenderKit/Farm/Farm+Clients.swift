@@ -92,14 +92,19 @@ extension Farm {
         var items = changed.map { clients[$0.id]!.json }
         if values["status"] == "disabled" {
             for (offset, client) in changed.enumerated() {
-                guard let current = clients[client.id]?.currentTask else { continue }
+                let running = clients[client.id]?.runningTaskIDs ?? []
+                guard !running.isEmpty else { continue }
+                let tasks = (running.count == 1 ? "task " : "tasks ") + running.map(String.init).joined(separator: ", ")
                 if stopNow {
                     try releaseLostTask(of: client.id, reason: "its client \(client.name) was disabled with --now")
                     items[offset] = clients[client.id]!.json
-                    items[offset] = items[offset].adding("note", .string("task \(current.taskID) was stopped and requeued"))
+                    items[offset] = items[offset].adding("note", .string("\(tasks) \(running.count == 1 ? "was" : "were") stopped and requeued"))
                 } else {
                     items[offset] = items[offset].adding(
-                        "note", .string("its running task \(current.taskID) finishes first; --now stops and requeues it"))
+                        "note",
+                        .string(
+                            "its running \(tasks) \(running.count == 1 ? "finishes" : "finish") first; --now stops and requeues \(running.count == 1 ? "it" : "them")"
+                        ))
                 }
             }
         }

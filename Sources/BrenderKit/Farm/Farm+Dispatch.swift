@@ -5,38 +5,52 @@ extension Farm {
     /// The longest a worker may wait in one long poll.
     static let maxWait = 30.0
 
-    /// An idle worker asks for a task: it gets one at once, or waits up to `wait` seconds for one.
+    /// An idle slot of a worker asks for a task: it gets one at once, or waits up to `wait`
+    /// seconds for one.
     ///
-    /// Asking means the worker runs nothing; a task the server still counts as running on it was
+    /// Asking means the slot runs nothing; a task the server still counts as running in it was
     /// lost on the way (an answer that never arrived) and goes back to the queue.
-    /// - Parameter warmJob: the job whose file the worker's Blender has loaded (preferred among
-    ///   jobs of the same priority).
-    public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double, warmJob: Int64? = nil) async throws(APIError)
+    /// - Parameters:
+    ///   - warmJob: the job whose file the slot's Blender has loaded (preferred among jobs of the
+    ///     same priority).
+    ///   - slot: which of the client's slots asks (0 for a worker with one).
+    public func requestTask(_ sender: WorkerProtocol.Sender, wait: Double, warmJob: Int64? = nil, slot: Int = 0) async throws(APIError)
         -> WorkerProtocol.Assignment?
     {
-        try await answering { () async throws(FarmError) in try await requestWork(sender, wait: wait, warmJob: warmJob) }
+        try await answering { () async throws(FarmError) in try await requestWork(sender, slot: slot, wait: wait, warmJob: warmJob) }
     }
 
-    func requestWork(_ sender: WorkerProtocol.Sender, wait: Double, warmJob: Int64? = nil) async throws(FarmError) -> WorkerProtocol.Assignment? {
-        try authenticate(sender)
-        let clientID = sender.clientID
-        clients[clientID]?.warmJob = warmJob
-        try releaseLostTask(of: clientID, reason: "its worker asked for new work without reporting it (an answer was lost)")
-        if let assignment = try assignTask(to: clientID) { return assignment }
+    func requestWork(_ sender: WorkerProtocol.Sender, slot: Int, wait: Double, warmJob: Int64? = nil) async throws(FarmError)
+        -> WorkerProtocol.Assignment?
+    {
+        let client = try authenticate(sender)
+        guard slot >= 0 && slot < client.slots else {
+            throw FarmError.invalid(
+                "client \(client.id) (\(client.name)) has \(client.slots) slot\(client.slots == 1 ? "" : "s"); slot \(slot) is not one of them",
+                field: "slot")
+        }
+        let asking = WorkerSlot(clientID: sender.clientID, slot: slot)
+        try releaseLostTask(of: sender.clientID, slot: slot, reason: "its worker asked for new work without reporting it (an answer was lost)")
+        if let assignment = try assignTask(to: asking, warmJob: warmJob) { return assignment }
         let wait = min(Farm.maxWait, max(0, wait))
         guard wait > 0, !isShuttingDown else { return nil }
         return await withCheckedContinuation { continuation in
-            let token = waiters.add(clientID, continuation)
+            let token = waiters.add(asking, warmJob: warmJob, continuation)
             Task { [weak self] in
                 try? await Task.sleep(for: .seconds(wait))
-                await self?.endWait(clientID: clientID, token: token)
+                await self?.endWait(asking, token: token)
             }
         }
     }
 
-    /// Ends a worker's long poll with no task: the one set with `token`, or whichever it has.
-    func endWait(clientID: Int64, token: UInt64? = nil) {
-        waiters.remove(clientID, token: token)?.continuation.resume(returning: nil)
+    /// Ends a slot's long poll with no task: the one set with `token`, or whichever it has.
+    func endWait(_ slot: WorkerSlot, token: UInt64? = nil) {
+        waiters.remove(slot, token: token)?.continuation.resume(returning: nil)
+    }
+
+    /// Ends the long polls of every slot of a client with no task.
+    func endWait(clientID: Int64) {
+        for waiter in waiters.remove(clientID: clientID) { waiter.continuation.resume(returning: nil) }
     }
 
     /// Ends every long poll with no task and every event stream, and refuses new ones: the
@@ -54,42 +68,44 @@ extension Farm {
         guard !waiters.isEmpty, !dispatchOrder.isEmpty else { return }
         let start = ContinuousClock.now
         defer { metrics.observeDispatchRound(seconds: (ContinuousClock.now - start).inSeconds) }
-        let started: [(clientID: Int64, assignment: WorkerProtocol.Assignment)]
+        let started: [(slot: WorkerSlot, assignment: WorkerProtocol.Assignment)]
         do {
             started = try change { batch throws(FarmError) in
-                var started: [(Int64, WorkerProtocol.Assignment)] = []
-                for clientID in waiters.order {
+                var started: [(WorkerSlot, WorkerProtocol.Assignment)] = []
+                for slot in waiters.order {
                     guard !dispatchOrder.isEmpty else { break }
-                    guard let assignment = try startNextTask(for: clientID, in: batch) else { continue }
-                    started.append((clientID, assignment))
+                    guard let assignment = try startNextTask(for: slot, warmJob: waiters[slot]?.warmJob, in: batch) else { continue }
+                    started.append((slot, assignment))
                 }
                 return started
             }
         } catch {
             return  // logged by writeThrough; the waiters keep waiting
         }
-        for (clientID, assignment) in started {
-            waiters.remove(clientID)?.continuation.resume(returning: assignment)
+        for (slot, assignment) in started {
+            waiters.remove(slot)?.continuation.resume(returning: assignment)
         }
     }
 
-    /// Chooses the next task for a client and starts it (committed before it returns).
-    func assignTask(to clientID: Int64) throws(FarmError) -> WorkerProtocol.Assignment? {
-        try change { batch throws(FarmError) in try startNextTask(for: clientID, in: batch) }
+    /// Chooses the next task for a client's slot and starts it (committed before it returns).
+    func assignTask(to slot: WorkerSlot, warmJob: Int64? = nil) throws(FarmError) -> WorkerProtocol.Assignment? {
+        try change { batch throws(FarmError) in try startNextTask(for: slot, warmJob: warmJob, in: batch) }
     }
 
-    /// Starts the task ``DispatchPolicy`` chooses for the client, in `batch`.
-    private func startNextTask(for clientID: Int64, in batch: ChangeBatch) throws(FarmError) -> WorkerProtocol.Assignment? {
-        guard let client = clients[clientID], let (runtime, index) = chooseTask(for: client) else { return nil }
-        let task = try apply(.start(clientID: clientID), to: runtime, at: index, in: batch).task
+    /// Starts the task ``DispatchPolicy`` chooses for the slot, in `batch`.
+    private func startNextTask(for slot: WorkerSlot, warmJob: Int64?, in batch: ChangeBatch) throws(FarmError) -> WorkerProtocol.Assignment? {
+        guard let client = clients[slot.clientID], client.isFree(slot: slot.slot),
+            let (runtime, index) = chooseTask(for: client, warmJob: warmJob)
+        else { return nil }
+        let task = try apply(.start(clientID: client.id, slot: slot.slot), to: runtime, at: index, in: batch).task
         try apply(.taskStarted, to: runtime, in: batch)
-        occupy(clientID, jobID: runtime.job.id, taskID: task.id, in: batch)
+        occupy(slot, jobID: runtime.job.id, taskID: task.id, in: batch)
         return assignment(runtime.job, task, for: client)
     }
 
     /// Which task `client` would get next (see ``DispatchPolicy``), without starting it.
-    func chooseTask(for client: Client) -> (JobRuntime, Int)? {
-        DispatchPolicy.choose(for: client, order: dispatchOrder, jobs: jobs, clients: clients, at: now())
+    func chooseTask(for client: Client, warmJob: Int64? = nil) -> (JobRuntime, Int)? {
+        DispatchPolicy.choose(for: client, warmJob: warmJob, order: dispatchOrder, jobs: jobs, clients: clients, at: now())
     }
 
     /// The task `clientID` would be given next, as (job, task), without starting it.
@@ -127,6 +143,7 @@ extension Farm {
             try reclaim(runtime, index: index)
         }
         let task = runtime.tasks[index]
+        let slot = Int(task.slot)
         guard task.status == .active, task.clientID == update.clientID, task.lease == update.lease else {
             return refuse(update, reason: staleReason(task, update))
         }
@@ -147,7 +164,7 @@ extension Farm {
                     .fail(
                         error: "the worker reported completion with \(verified) of \(task.frameCount) frames verified",
                         maxAttempts: runtime.job.maxAttempts))
-                return try await withNext(update, logOffset: log.stored)
+                return try await withNext(update, slot: slot, logOffset: log.stored)
             }
             try finishAttempt(runtime, index: index, .complete(framesDone: verified))
         case (.failed, true):
@@ -156,16 +173,17 @@ extension Farm {
             try finishAttempt(
                 runtime, index: index, .release(reason: "attempt \(task.lease) was handed back by its worker (\(update.error ?? "no reason given"))"))
         }
-        return try await withNext(update, logOffset: log.stored)
+        return try await withNext(update, slot: slot, logOffset: log.stored)
     }
 
     /// Whether `update` may take back its task: put back in the queue only because its worker
     /// went silent, under the same lease, so given to no one since, last run by this client,
-    /// which runs nothing else now.
+    /// whose slot that ran it runs nothing else now.
     private func isReclaimable(_ runtime: JobRuntime, index: Int, by update: WorkerProtocol.TaskUpdate) -> Bool {
         let task = runtime.tasks[index]
         return task.isResumable && task.lease == update.lease && task.clientID == update.clientID
-            && clients[update.clientID]?.currentTask == nil && runtime.job.status.isDispatchable && update.state != .released
+            && clients[update.clientID]?.isFree(slot: Int(task.slot)) == true && runtime.job.status.isDispatchable
+            && update.state != .released
     }
 
     /// Makes a requeued task active again on the client that ran it, under the same lease.
@@ -174,7 +192,7 @@ extension Farm {
         try change { batch throws(FarmError) in
             try apply(.reclaim, to: runtime, at: index, in: batch)
             try apply(.taskStarted, to: runtime, in: batch)
-            occupy(task.clientID, jobID: runtime.job.id, taskID: task.id, in: batch)
+            occupy(WorkerSlot(clientID: task.clientID, slot: Int(task.slot)), jobID: runtime.job.id, taskID: task.id, in: batch)
         }
         logger.info(
             "task taken back by its worker",
@@ -211,9 +229,12 @@ extension Farm {
         }
     }
 
-    private func withNext(_ update: WorkerProtocol.TaskUpdate, logOffset: Int) async throws(FarmError) -> WorkerProtocol.TaskUpdateReply {
+    /// The reply to a final update, with the slot's next task when the worker asked for one.
+    private func withNext(_ update: WorkerProtocol.TaskUpdate, slot: Int, logOffset: Int) async throws(FarmError)
+        -> WorkerProtocol.TaskUpdateReply
+    {
         guard let wait = update.nextWait else { return .init(accepted: true, stop: false, logOffset: logOffset) }
-        let next = try await requestWork(update.sender, wait: wait, warmJob: update.warmJob)
+        let next = try await requestWork(update.sender, slot: slot, wait: wait, warmJob: update.warmJob)
         return .init(accepted: true, stop: false, logOffset: logOffset, next: next)
     }
 
@@ -229,18 +250,23 @@ extension Farm {
         }
     }
 
-    /// A task a client held was lost (the worker asked for new work, restarted, or went silent):
-    /// back to the queue without counting a failure. `resumable`: the worker may still be
-    /// running it (it only went silent) and may take it back while no one else has.
-    func releaseLostTask(of clientID: Int64, reason: String, resumable: Bool = false) throws(FarmError) {
-        guard let current = clients[clientID]?.currentTask else { return }
-        if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
-            runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
-        {
-            try finishAttempt(
-                runtime, index: index, .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable))
-        } else {
-            try change { batch throws(FarmError) in freeClient(clientID, taskID: current.taskID, in: batch) }
+    /// Tasks a client held were lost (the worker asked for new work, restarted, or went silent):
+    /// back to the queue without counting a failure. `slot`: only the task of that slot (nil:
+    /// every slot's). `resumable`: the worker may still be running it (it only went silent) and
+    /// may take it back while no one else has.
+    func releaseLostTask(of clientID: Int64, slot: Int? = nil, reason: String, resumable: Bool = false) throws(FarmError) {
+        guard let client = clients[clientID] else { return }
+        let lost = slot.map { slot in client.running[slot].map { [$0] } ?? [] } ?? client.running.sorted { $0.key < $1.key }.map(\.value)
+        for current in lost {
+            if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
+                runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
+            {
+                try finishAttempt(
+                    runtime, index: index,
+                    .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable))
+            } else {
+                try change { batch throws(FarmError) in freeClient(clientID, taskID: current.taskID, in: batch) }
+            }
         }
     }
 }

@@ -29,11 +29,12 @@ extension Farm {
             }
         }
         for id in clients.keys {
-            guard let current = clients[id]?.currentTask else { continue }
-            let task = jobs[current.jobID].flatMap { runtime in runtime.index(of: current.taskID).map { runtime.tasks[$0] } }
-            if task == nil || task!.status != .active || task!.clientID != id {
-                _ = try? change { batch throws(FarmError) in freeClient(id, taskID: current.taskID, in: batch) }
-                repairs.append("client \(id) was busy with task \(current.taskID), which it does not run; now idle")
+            for (slot, current) in clients[id]?.running.sorted(by: { $0.key < $1.key }) ?? [] {
+                let task = jobs[current.jobID].flatMap { runtime in runtime.index(of: current.taskID).map { runtime.tasks[$0] } }
+                if task == nil || task!.status != .active || task!.clientID != id || Int(task!.slot) != slot {
+                    _ = try? change { batch throws(FarmError) in freeClient(id, taskID: current.taskID, in: batch) }
+                    repairs.append("client \(id) was busy in slot \(slot) with task \(current.taskID), which it does not run there; now free")
+                }
             }
         }
         for jobID in jobIDs {
@@ -72,7 +73,7 @@ extension Farm {
     private func problem(with task: RenderTask) -> String? {
         guard let client = clients[task.clientID] else { return "its client \(task.clientID) does not exist" }
         if client.connection == .offline { return "its client \(client.name) is offline" }
-        if client.currentTask?.taskID != task.id { return "its client \(client.name) does not run it" }
+        if client.running[Int(task.slot)]?.taskID != task.id { return "its client \(client.name) does not run it" }
         return nil
     }
 }

@@ -218,20 +218,18 @@ extension Farm {
         }
     }
 
-    /// Marks a client busy with a task.
-    func occupy(_ clientID: Int64, jobID: Int64, taskID: Int64, in batch: ChangeBatch) {
-        guard let client = clients[clientID] else { return }
+    /// Marks a client's slot busy with a task.
+    func occupy(_ slot: WorkerSlot, jobID: Int64, taskID: Int64, in batch: ChangeBatch) {
+        guard let client = clients[slot.clientID] else { return }
         batch.recordClient(client)
-        clients[clientID]!.currentTask = (jobID, taskID)
-        clients[clientID]!.activity = .busy
+        clients[slot.clientID]!.running[slot.slot] = Client.RunningTask(jobID: jobID, taskID: taskID)
     }
 
-    /// Marks a client idle if it still runs `taskID`. Activity is derived from the client's
-    /// task, so nothing is written.
+    /// Frees the client's slot that runs `taskID`, if one still does. Activity is derived from
+    /// the client's tasks, so nothing is written.
     func freeClient(_ clientID: Int64, taskID: Int64, in batch: ChangeBatch) {
-        guard let client = clients[clientID], client.currentTask?.taskID == taskID else { return }
+        guard let client = clients[clientID], let slot = client.running.first(where: { $0.value.taskID == taskID })?.key else { return }
         batch.recordClient(client)
-        clients[clientID]!.currentTask = nil
-        clients[clientID]!.activity = .idle
+        clients[clientID]!.running[slot] = nil
     }
 }

@@ -49,6 +49,7 @@ extension Farm {
             version: registration.version, registeredAt: time, lastSeen: time, keyDigest: digest, pid: registration.pid)
         client.timeZone = registration.timeZone
         client.capabilities = registration.capabilities
+        client.slots = registration.slots
         let fresh = client
         client.id = try writeThrough { try store.insertClient(fresh) }
         clients[client.id] = client
@@ -75,12 +76,12 @@ extension Farm {
         client.version = registration.version
         if let tags { client.tags = tags }
         client.connection = .online
-        client.activity = .idle
         client.lastSeen = now()
         client.keyDigest = keyDigest
         client.pid = registration.pid
         client.timeZone = registration.timeZone
         client.capabilities = registration.capabilities
+        client.slots = registration.slots
         let updated = client
         try writeThrough { try store.updateClient(updated) }
         clients[id] = updated
@@ -160,7 +161,6 @@ extension Farm {
         try releaseLostTask(of: client.id, reason: "its worker signed off")
         var updated = clients[client.id]!
         updated.connection = .offline
-        updated.activity = .idle
         let offline = updated
         try writeThrough { try store.updateClient(offline) }
         clients[client.id] = offline
@@ -199,7 +199,6 @@ extension Farm {
             }
             var updated = clients[id]!
             updated.connection = .offline
-            updated.activity = .idle
             timedOut.append(updated)
         }
         guard !timedOut.isEmpty else { return [] }

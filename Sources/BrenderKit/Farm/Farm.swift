@@ -131,13 +131,11 @@ public actor Farm {
             for id in job.after { dependents[id, default: []].append(job.id) }
             if runtime.isDispatchable { dispatchOrder.insert(runtime.dispatchKey) }
             for task in runtime.tasks {
-                if task.status == .active { clients[task.clientID]?.currentTask = (job.id, task.id) }
+                if task.status == .active {
+                    clients[task.clientID]?.running[Int(task.slot)] = Client.RunningTask(jobID: job.id, taskID: task.id)
+                }
                 if task.status == .completed { throughput.record(task.frameCount, at: task.finishedAt, now: startedAt) }
             }
-        }
-        // A client is busy exactly when it runs a task.
-        for id in clients.keys where clients[id]!.currentTask != nil {
-            clients[id]!.activity = .busy
         }
         if !reserve.make() {
             isLowOnStorage = true
@@ -291,7 +289,13 @@ extension Farm {
             gauges.jobs[runtime.job.status, default: 0] += 1
             for status in TaskStatus.allCases { gauges.tasks[status, default: 0] += runtime.count(status) }
         }
-        for client in clients.values { gauges.clients["\(client.connection.rawValue)/\(client.activity.rawValue)", default: 0] += 1 }
+        for client in clients.values {
+            gauges.clients["\(client.connection.rawValue)/\(client.activity.rawValue)", default: 0] += 1
+            if client.connection == .online {
+                gauges.slotsOnline += client.slots
+                gauges.slotsBusy += client.running.count
+            }
+        }
         gauges.waitingWorkers = waiters.count
         gauges.eventReaders = events.readerCount
         func size(_ path: String) -> Int64 {

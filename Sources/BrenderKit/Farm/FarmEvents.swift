@@ -123,7 +123,9 @@ public struct ClientSummary: Sendable, Equatable {
     public var status: Client.Status
     public var connection: Client.Connection
     public var activity: Client.Activity
-    public var taskID: Int64?
+    /// The tasks it runs, in slot order.
+    public var taskIDs: [Int64]
+    public var slots: Int
 
     init(_ client: Client) {
         id = client.id
@@ -131,13 +133,15 @@ public struct ClientSummary: Sendable, Equatable {
         status = client.status
         connection = client.connection
         activity = client.activity
-        taskID = client.currentTask?.taskID
+        taskIDs = client.runningTaskIDs
+        slots = client.slots
     }
 
     var json: JSONValue {
         [
             "client": .int(id), "name": .string(name), "status": .string(status.rawValue), "connection": .string(connection.rawValue),
-            "activity": .string(activity.rawValue), "task": taskID.map(JSONValue.int) ?? .null,
+            "activity": .string(activity.rawValue), "task": taskIDs.first.map(JSONValue.int) ?? .null,
+            "tasks": .array(taskIDs.map(JSONValue.int)), "slots": .int(Int64(slots)), "slots_busy": .int(Int64(taskIDs.count)),
         ]
     }
 }

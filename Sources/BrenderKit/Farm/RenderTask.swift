@@ -19,6 +19,8 @@ public struct RenderTask: Sendable, Equatable {
     public var status: TaskStatus
     /// The client running it (active) or that ran it last; 0 for none.
     public var clientID: Int64
+    /// The slot of that client (0 for a client with one): its worker runs one task per slot.
+    public var slot: Int16
     /// How many times it was handed out; a worker's updates must carry the current lease.
     public var lease: Int32
     /// Failed attempts so far.
@@ -41,6 +43,7 @@ public struct RenderTask: Sendable, Equatable {
         self.role = role
         status = .queued
         clientID = 0
+        slot = 0
         lease = 0
         failures = 0
         framesDone = 0

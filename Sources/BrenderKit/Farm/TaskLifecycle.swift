@@ -1,7 +1,7 @@
 /// What can happen to a task.
 public enum TaskEvent: Sendable, Equatable {
-    /// A client takes it: a new attempt under a new lease.
-    case start(clientID: Int64)
+    /// A client takes it in one of its slots: a new attempt under a new lease.
+    case start(clientID: Int64, slot: Int = 0)
     /// The client of a resumable released attempt reports it still runs: the same lease goes on.
     case reclaim
     /// Frames verified so far in the running attempt.
@@ -56,10 +56,11 @@ public enum TaskLifecycle {
             .conflict("task \(task.id) is \(task.status.rawValue); it cannot \(what)", field: "status")
         }
         switch event {
-        case .start(let clientID):
+        case .start(let clientID, let slot):
             guard task.status == .queued else { throw refuse("start") }
             next.status = .active
             next.clientID = clientID
+            next.slot = Int16(clamping: slot)
             next.lease += 1
             next.framesDone = 0
             next.startedAt = time

@@ -3,14 +3,15 @@ import Foundation
 /// Who gets which task: the farm's dispatch rules, as plain functions of the farm's state in
 /// memory. No I/O; the ``Farm`` starts the task it chooses and persists it.
 ///
-/// A client takes work when it is enabled, online, idle and outside its working hours. It is
+/// A client takes work when it is enabled, online, has a free slot and is outside its working hours. It is
 /// given the first queued task of the first job in dispatch order (priority, then age) whose
 /// tags it has and whose blocklist does not hold it. A task that failed on a client goes to
 /// other clients first, and back to that one only when no other could take it.
 enum DispatchPolicy {
-    /// Whether `client` may be given a new task at `time`.
+    /// Whether `client` may be given a new task at `time` (in a slot that runs nothing).
     static func takesWork(_ client: Client, at time: Double) -> Bool {
-        client.status == .enabled && client.connection == .online && client.currentTask == nil && !isInWorkingHours(client, at: time)
+        client.status == .enabled && client.connection == .online && client.running.count < client.slots
+            && !isInWorkingHours(client, at: time)
     }
 
     /// Whether `time` falls in the client's working hours (its user's time: no new tasks).
@@ -48,9 +49,10 @@ enum DispatchPolicy {
     static let spreadLookahead = 16
 
     /// The task `client` gets next, as (job, task index), or nil.
-    static func choose(for client: Client, order: DispatchOrder, jobs: [Int64: JobRuntime], clients: [Int64: Client], at time: Double)
-        -> (JobRuntime, Int)?
-    {
+    /// - Parameter warmJob: the job whose file the asking slot's Blender has loaded.
+    static func choose(
+        for client: Client, warmJob: Int64? = nil, order: DispatchOrder, jobs: [Int64: JobRuntime], clients: [Int64: Client], at time: Double
+    ) -> (JobRuntime, Int)? {
         guard takesWork(client, at: time) else { return nil }
         func next(in runtime: JobRuntime) -> Int? {
             guard runtime.isDispatchable, canRun(runtime, on: client) else { return nil }
@@ -65,7 +67,7 @@ enum DispatchPolicy {
             guard let runtime = jobs[key.jobID], let chosen = next(in: runtime) else { continue }
             // The job whose file this worker's Blender has loaded goes first among equals: its
             // task costs the render alone, another's Blender's start and the scene's load too.
-            if let warmID = client.warmJob, warmID != runtime.job.id, let warm = jobs[warmID], warm.job.priority == runtime.job.priority,
+            if let warmID = warmJob, warmID != runtime.job.id, let warm = jobs[warmID], warm.job.priority == runtime.job.priority,
                 let warmNext = next(in: warm)
             {
                 return (warm, warmNext)

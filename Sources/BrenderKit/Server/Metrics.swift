@@ -102,7 +102,10 @@ public final class Metrics: Sendable {
             }
         }
         family("brender_clients", "gauge", "Clients by connection and activity.", clientSamples)
-        family("brender_workers_waiting", "gauge", "Workers holding a long poll for work.", ["brender_workers_waiting \(farm.waitingWorkers)"])
+        family(
+            "brender_slots", "gauge", "Slots of online clients (tasks they can run at once), busy or free.",
+            ["brender_slots{state=\"busy\"} \(farm.slotsBusy)", "brender_slots{state=\"free\"} \(farm.slotsOnline - farm.slotsBusy)"])
+        family("brender_workers_waiting", "gauge", "Worker slots holding a long poll for work.", ["brender_workers_waiting \(farm.waitingWorkers)"])
         family("brender_event_readers", "gauge", "Readers following the event stream.", ["brender_event_readers \(farm.eventReaders)"])
         family("brender_database_bytes", "gauge", "Size of the database file.", ["brender_database_bytes \(farm.databaseBytes)"])
         family("brender_wal_bytes", "gauge", "Size of the database's write-ahead log.", ["brender_wal_bytes \(farm.walBytes)"])
@@ -138,6 +141,9 @@ struct FarmGauges: Sendable {
     /// By "connection/activity".
     var clients: [String: Int] = [:]
     var waitingWorkers = 0
+    /// Slots of online clients, and how many of them run a task.
+    var slotsOnline = 0
+    var slotsBusy = 0
     var eventReaders = 0
     var databaseBytes: Int64 = 0
     var walBytes: Int64 = 0

@@ -95,7 +95,8 @@ struct Routes: Sendable {
         router.post("/worker/task") { request, _ in
             await respond { () async throws(APIError) -> JSONValue in
                 let taskRequest = try await decode(WorkerProtocol.TaskRequest.self, from: request)
-                let task = try await farm.requestTask(taskRequest.sender, wait: taskRequest.wait)
+                let task = try await farm.requestTask(
+                    taskRequest.sender, wait: taskRequest.wait, warmJob: taskRequest.warmJob, slot: taskRequest.slot)
                 return WorkerProtocol.TaskReply(task: task).json
             }
         }

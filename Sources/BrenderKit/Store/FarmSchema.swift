@@ -170,6 +170,12 @@ public enum FarmSchema {
             sql: """
                 ALTER TABLE jobs ADD COLUMN allow_scripts INTEGER NOT NULL DEFAULT 0;
                 """),
+        Migration(
+            version: 10, name: "clients that run several tasks at once (slots)",
+            sql: """
+                ALTER TABLE clients ADD COLUMN slots INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE tasks ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

@@ -99,7 +99,7 @@ extension FarmStore {
         let statement = try database.prepare(
             """
             SELECT id, job_id, frame_start, frame_end, frame_step, status, client_id, lease, failures, frames_done,
-                started_at, finished_at, error, failed_on, role FROM tasks ORDER BY id
+                started_at, finished_at, error, failed_on, role, slot FROM tasks ORDER BY id
             """)
         while try statement.step() {
             var task = RenderTask(
@@ -116,6 +116,7 @@ extension FarmStore {
             task.error = statement.optionalString(12)
             let failedOn = statement.string(13)
             task.failedOn = failedOn.isEmpty ? [] : failedOn.split(separator: ",").compactMap { Int64($0) }
+            task.slot = Int16(clamping: statement.int(15))
             body(task)
         }
     }
@@ -125,12 +126,13 @@ extension FarmStore {
         try database.run(
             """
             UPDATE tasks SET status = ?2, client_id = ?3, lease = ?4, failures = ?5, frames_done = ?6, started_at = ?7,
-                finished_at = ?8, error = ?9, failed_on = ?10 WHERE id = ?1
+                finished_at = ?8, error = ?9, failed_on = ?10, slot = ?11 WHERE id = ?1
             """,
             [
                 .integer(task.id), .text(task.status.rawValue), .integer(task.clientID), .integer(Int64(task.lease)),
                 .integer(Int64(task.failures)), .integer(Int64(task.framesDone)), .real(task.startedAt), .real(task.finishedAt),
                 task.error.map(SQLiteValue.text) ?? .null, .text(task.failedOn.map(String.init).joined(separator: ",")),
+                .integer(Int64(task.slot)),
             ])
     }
 

@@ -27,21 +27,22 @@ public final class FarmStore {
     // MARK: Clients
 
     private static let clientColumns =
-        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid, schedule, time_zone, capabilities"
+        "id, name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid, schedule, time_zone, capabilities, slots"
 
-    /// Every client; each is idle until the farm finds the task it runs (activity is not stored).
+    /// Every client; each is idle until the farm finds the tasks it runs (activity is not stored).
     public func loadClients() throws -> [Client] {
         try database.query("SELECT \(Self.clientColumns) FROM clients ORDER BY id") { row in
             var client = Client(
                 id: row.int64(0), name: row.string(1), hostname: row.string(2), platform: row.string(3),
                 tags: row.string(4).split(separator: ",").map(String.init),
                 status: Client.Status(rawValue: row.string(5)) ?? .disabled,
-                connection: Client.Connection(rawValue: row.string(6)) ?? .offline, activity: .idle,
+                connection: Client.Connection(rawValue: row.string(6)) ?? .offline,
                 version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), keyDigest: row.string(10), pid: Int32(row.int(11)))
             let schedule = row.string(12)
             client.schedule = schedule.isEmpty ? nil : try? WorkingHours(parsing: schedule)
             client.timeZone = row.string(13)
             client.capabilities = row.string(14).split(separator: ",").map(String.init)
+            client.slots = max(1, row.int(15))
             return client
         }
     }
@@ -51,14 +52,14 @@ public final class FarmStore {
         try database.run(
             """
             INSERT INTO clients (name, hostname, platform, tags, status, connection, version, registered_at, last_seen, worker_key, pid,
-                schedule, time_zone, capabilities)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                schedule, time_zone, capabilities, slots)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             """,
             [
                 .text(client.name), .text(client.hostname), .text(client.platform), .text(client.tags.joined(separator: ",")),
                 .text(client.status.rawValue), .text(client.connection.rawValue), .text(client.version), .real(client.registeredAt),
                 .real(client.lastSeen), .text(client.keyDigest), .integer(Int64(client.pid)), .text(client.schedule?.description ?? ""),
-                .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
+                .text(client.timeZone), .text(client.capabilities.joined(separator: ",")), .integer(Int64(client.slots)),
             ])
         return database.lastInsertRowID
     }
@@ -68,7 +69,8 @@ public final class FarmStore {
         try database.run(
             """
             UPDATE clients SET name = ?2, hostname = ?3, platform = ?4, tags = ?5, status = ?6, connection = ?7,
-                version = ?8, last_seen = ?9, worker_key = ?10, pid = ?11, schedule = ?12, time_zone = ?13, capabilities = ?14
+                version = ?8, last_seen = ?9, worker_key = ?10, pid = ?11, schedule = ?12, time_zone = ?13, capabilities = ?14,
+                slots = ?15
             WHERE id = ?1
             """,
             [
@@ -76,6 +78,7 @@ public final class FarmStore {
                 .text(client.tags.joined(separator: ",")), .text(client.status.rawValue), .text(client.connection.rawValue),
                 .text(client.version), .real(client.lastSeen), .text(client.keyDigest), .integer(Int64(client.pid)),
                 .text(client.schedule?.description ?? ""), .text(client.timeZone), .text(client.capabilities.joined(separator: ",")),
+                .integer(Int64(client.slots)),
             ])
     }
 

@@ -91,7 +91,7 @@ import Testing
             id: 3, name: "n", hostname: "h", platform: "p", tags: [], version: "v", registeredAt: 0, lastSeen: 0,
             keyDigest: Client.keyDigest("secret-key-123456"),
             pid: 1)
-        client.activity = .busy
+        client.running[0] = Client.RunningTask(jobID: 1, taskID: 7)
         let json = FarmEvent(id: 1, body: .client(ClientSummary(client))).json
         #expect(!json.serialized().contains("secret-key"))
         #expect(json["activity"] == "busy" && json["client"] == 3)

@@ -48,10 +48,9 @@ extension Farm {
         _ = try store.database.query("PRAGMA max_page_count = 4294967294") { $0.int(0) }
     }
 
-    /// Breaks the farm's bookkeeping on purpose: the client forgets the task it runs.
+    /// Breaks the farm's bookkeeping on purpose: the client forgets the tasks it runs.
     func forgetCurrentTask(of clientID: Int64) {
-        clients[clientID]?.currentTask = nil
-        clients[clientID]?.activity = .idle
+        clients[clientID]?.running = [:]
     }
 
     var lowOnStorage: Bool { isLowOnStorage }

@@ -16,10 +16,10 @@ import Testing
         #expect(table.status == 0)
         let lines = table.stdout.split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(lines[0].hasPrefix("ID  NAME   STATUS   CONNECTION  ACTIVITY  TAGS  BLENDER  LAST SEEN"))
+        #expect(lines[0].hasPrefix("ID  NAME   STATUS   CONNECTION  ACTIVITY  SLOTS  TAGS  BLENDER  LAST SEEN"))
         // Rows are in id order; which worker registered first is up to the scheduler.
-        #expect(lines.contains { $0.contains("alpha  enabled  online      idle      gpu   ") })
-        #expect(lines.contains { $0.contains("beta   enabled  online      idle      -") })
+        #expect(lines.contains { $0.contains("alpha  enabled  online      idle      0/1    gpu   ") })
+        #expect(lines.contains { $0.contains("beta   enabled  online      idle      0/1    -") })
 
         let json = try farm.run(["client", "list", "--json", "--filter", "tags=gpu"])
         #expect(json.status == 0)

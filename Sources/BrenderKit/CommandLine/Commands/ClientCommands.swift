@@ -123,18 +123,24 @@ enum ClientCommands {
         })
 
     static func table(_ items: [JSONValue], now: Double = Timestamp.now) -> String {
-        var table = TextTable(headers: ["ID", "NAME", "STATUS", "CONNECTION", "ACTIVITY", "TAGS", "BLENDER", "LAST SEEN"])
+        var table = TextTable(headers: ["ID", "NAME", "STATUS", "CONNECTION", "ACTIVITY", "SLOTS", "TAGS", "BLENDER", "LAST SEEN"])
         for item in items {
             let lastSeen = item["last_seen"]?.stringValue.flatMap(Timestamp.parse).map { Timestamp.ago($0, now: now) } ?? "-"
             let tags = item["tags"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
             let blenders = item["blender_versions"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
             table.append([
                 item["id"]?.intValue.map(String.init) ?? "?", item["name"]?.stringValue ?? "?", item["status"]?.stringValue ?? "?",
-                item["connection"]?.stringValue ?? "?", item["activity"]?.stringValue ?? "?", tags.isEmpty ? "-" : tags,
+                item["connection"]?.stringValue ?? "?", item["activity"]?.stringValue ?? "?", slots(item), tags.isEmpty ? "-" : tags,
                 blenders.isEmpty ? "-" : blenders, lastSeen,
             ])
         }
         return table.rendered()
+    }
+
+    /// A client's slots as busy/all, e.g. `1/2`.
+    static func slots(_ item: JSONValue) -> String {
+        guard let all = item["slots"]?.intValue else { return "?" }
+        return "\(item["slots_busy"]?.intValue ?? 0)/\(all)"
     }
 }
 

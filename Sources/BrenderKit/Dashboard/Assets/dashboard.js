@@ -472,7 +472,7 @@ class OverviewView {
     this.root.replaceChildren(
       h("h1", { text: "Farm" }),
       h("div", { class: "cards" },
-        card("Clients busy", `${farm.clients_busy} / ${online}`, `${farm.clients_idle} idle, ${farm.clients_offline} offline, ${farm.clients_disabled} disabled`),
+        card("Clients busy", `${farm.clients_busy} / ${online}`, `${farm.clients_idle} idle, ${farm.clients_offline} offline, ${farm.clients_disabled} disabled` + (farm.slots_online > online ? `; slots ${farm.slots_busy} / ${farm.slots_online} busy` : "")),
         card("Jobs active", farm.jobs_active, `${farm.jobs_queued} queued, ${farm.jobs_paused} paused, ${farm.jobs_waiting} waiting`),
         card("Jobs finished", farm.jobs_completed, `${farm.jobs_failed} failed, ${farm.jobs_canceled} canceled`),
         card("Frames, last hour", farm.frames_last_hour.toLocaleString(), `${farm.tasks_active} tasks running`),
@@ -651,7 +651,7 @@ class ClientsView {
   async load() {
     const sequence = (this.sequence = (this.sequence || 0) + 1);
     const answer = await api({ item: "client", action: "read", sort: this.sort, limit: PAGE_SIZE, offset: this.offset });
-    const taskIds = answer.items.map((client) => client.task).filter((id) => id);
+    const taskIds = answer.items.flatMap((client) => client.tasks || []);
     const tasks = new Map();
     if (taskIds.length > 0) {
       for (const task of (await api({ item: "task", action: "read", filters: { id: taskIds } })).items) tasks.set(task.id, task);
@@ -686,16 +686,21 @@ class ClientsView {
   }
 
   row(client) {
-    const task = client.task ? this.tasks.get(client.task) : null;
-    const taskCell = !client.task ? h("td", { text: "–" }) : h("td", {},
-      task ? h("a", { href: `#/jobs/${task.job}?task=${task.id}`, text: `job ${task.job} · frames ${task.frames}` }) : h("span", { text: `task ${client.task}` }),
-      task ? h("div", {}, progressCell(task.frames_done, task.frame_count)) : null);
+    const running = client.tasks || [];
+    const taskCell = running.length === 0 ? h("td", { text: "–" }) : h("td", {}, running.map((id) => {
+      const task = this.tasks.get(id);
+      return h("div", { class: "running-task" },
+        task ? h("a", { href: `#/jobs/${task.job}?task=${task.id}`, text: `job ${task.job} · frames ${task.frames}` }) : h("span", { text: `task ${id}` }),
+        task ? h("div", {}, progressCell(task.frames_done, task.frame_count)) : null);
+    }));
+    // A client with slots says how many of them are busy: "busy 1/2".
+    const activity = client.slots > 1 ? h("td", {}, statusLabel(client.activity), h("span", { class: "slots", text: ` ${client.slots_busy}/${client.slots}`, title: `${client.slots_busy} of ${client.slots} slots busy` })) : h("td", {}, statusLabel(client.activity));
     return h("tr", { class: this.selection.ids.has(client.id) ? "selected" : "", dataset: { client: client.id } },
       session.canChangeClients ? h("td", {}, selectionBox(this.selection, client.id, `Select client ${client.name}`)) : null,
       h("td", { class: "name", text: client.name }),
       h("td", {}, statusLabel(client.status)),
       h("td", {}, statusLabel(client.connection)),
-      h("td", {}, statusLabel(client.activity)),
+      activity,
       taskCell,
       h("td", { class: "hide-narrow" }, (client.tags || []).map((tag) => h("span", { class: "tag", text: tag }))),
       h("td", { class: "hide-narrow", text: (client.blender_versions || []).join(", ") || "–" }),
@@ -708,13 +713,13 @@ class ClientsView {
     if (type === "client") {
       const client = this.items.find((item) => item.id === data.client);
       if (!client) return this.refresh();
-      Object.assign(client, { name: data.name, status: data.status, connection: data.connection, activity: data.activity, task: data.task });
-      if (client.task && !this.tasks.has(client.task)) return this.refresh();
+      Object.assign(client, { name: data.name, status: data.status, connection: data.connection, activity: data.activity, task: data.task, tasks: data.tasks, slots: data.slots, slots_busy: data.slots_busy });
+      if ((client.tasks || []).some((id) => !this.tasks.has(id))) return this.refresh();
       this.table.querySelector(`tr[data-client="${client.id}"]`)?.replaceWith(this.row(client));
     } else if (type === "task" && this.tasks.has(data.task)) {
       const task = this.tasks.get(data.task);
       Object.assign(task, { status: data.status, frames_done: data.frames_done });
-      const client = this.items.find((item) => item.task === data.task);
+      const client = this.items.find((item) => (item.tasks || []).includes(data.task));
       if (client) this.table.querySelector(`tr[data-client="${client.id}"]`)?.replaceWith(this.row(client));
     } else if (type === "client_deleted") {
       this.refresh();

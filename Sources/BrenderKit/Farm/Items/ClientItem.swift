@@ -13,7 +13,10 @@ extension Client {
             FieldSpec("connection", .choice(Connection.allCases.map(\.rawValue)), help: "online or offline."),
             FieldSpec("activity", .choice(Activity.allCases.map(\.rawValue)), help: "idle or busy."),
             FieldSpec("version", .text(maxLength: 64), help: "The worker's brender version."),
-            FieldSpec("task", .integer(1...Int64.max), help: "The task the client runs, if any."),
+            FieldSpec("task", .integer(1...Int64.max), help: "The task the client runs, if any (with slots: its first busy slot's)."),
+            FieldSpec("tasks", .ids, help: "Every task the client runs, in slot order."),
+            FieldSpec("slots", .integer(1...Int64(Client.maxSlots)), help: "How many tasks the node runs at once (worker --slots or --gpus)."),
+            FieldSpec("slots_busy", .integer(0...Int64(Client.maxSlots)), help: "How many of its slots run a task now."),
             FieldSpec(
                 "schedule", .text(maxLength: 256), filterable: false, updatable: true,
                 help: "Working hours, e.g. \"mo-fr 09:00-19:00\": no new tasks then; \"\" for none."),
@@ -39,6 +42,9 @@ extension Client {
         case "activity": .string(activity.rawValue)
         case "version": .string(version)
         case "task": currentTask.map { .int($0.taskID) } ?? .null
+        case "tasks": .array(runningTaskIDs.map(JSONValue.int))
+        case "slots": .int(Int64(slots))
+        case "slots_busy": .int(Int64(running.count))
         case "schedule": schedule.map { .string($0.description) } ?? .null
         case "time_zone": timeZone.isEmpty ? .null : .string(timeZone)
         case "capabilities": .array(capabilities.map(JSONValue.string))

@@ -10,6 +10,8 @@ enum FarmItem {
             FieldSpec("clients_idle", .integer(0...Int64.max), filterable: false, help: "Online clients with no task."),
             FieldSpec("clients_offline", .integer(0...Int64.max), filterable: false, help: "Clients not heard from within the worker timeout."),
             FieldSpec("clients_disabled", .integer(0...Int64.max), filterable: false, help: "Clients that take no new tasks."),
+            FieldSpec("slots_online", .integer(0...Int64.max), filterable: false, help: "Slots of online clients: tasks they can run at once."),
+            FieldSpec("slots_busy", .integer(0...Int64.max), filterable: false, help: "Slots of online clients running a task."),
         ]
             + JobStatus.allCases.map { status in
                 FieldSpec("jobs_\(status.rawValue)", .integer(0...Int64.max), filterable: false, help: "Jobs \(status.rawValue).")
@@ -36,8 +38,14 @@ extension Farm {
         var idle = 0
         var offline = 0
         var disabled = 0
+        var slots = 0
+        var slotsBusy = 0
         for client in clients.values {
             if client.status == .disabled { disabled += 1 }
+            if client.connection == .online {
+                slots += client.slots
+                slotsBusy += client.running.count
+            }
             switch (client.connection, client.activity) {
             case (.offline, _): offline += 1
             case (.online, .busy): busy += 1
@@ -49,6 +57,8 @@ extension Farm {
         object["clients_idle"] = .int(Int64(idle))
         object["clients_offline"] = .int(Int64(offline))
         object["clients_disabled"] = .int(Int64(disabled))
+        object["slots_online"] = .int(Int64(slots))
+        object["slots_busy"] = .int(Int64(slotsBusy))
         var byStatus = [JobStatus: Int]()
         var active = 0
         for runtime in jobs.values {
