@@ -65,14 +65,14 @@ _brender_node() {
             ;;
         'worker')
             subcommands=('config')
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
-            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
         'worker config')
             subcommands=()
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
-            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
         'job')
@@ -174,7 +174,7 @@ _brender_node() {
         'client list')
             subcommands=()
             options=('--filter' '--sort' '--search' '--limit' '--offset' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '--sort=none' '--search=none' '--limit=none' '--offset=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client show')
@@ -186,13 +186,13 @@ _brender_node() {
         'client update')
             subcommands=()
             options=('--filter' '--set' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '--set=none' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'client delete')
             subcommands=()
             options=('--filter' '--force' '--all' '--json' '--server' '--token' '--ca' '--help')
-            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,capabilities=,blender_versions=' '--server=none' '-s=none' '--token=none' '--ca=files')
+            valued=('--filter=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '-f=words:id=,name=,hostname=,platform=,tags=,status=enabled,status=disabled,connection=online,connection=offline,activity=idle,activity=busy,version=,task=,tasks=,slots=,slots_busy=,capabilities=,blender_versions=' '--server=none' '-s=none' '--token=none' '--ca=files')
             positional=none
             ;;
         'pathmap')

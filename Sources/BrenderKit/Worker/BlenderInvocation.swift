@@ -2,18 +2,29 @@ import Foundation
 
 /// The command line that renders a task's frames with Blender, and where each frame's file lands.
 ///
-/// Blender reads its arguments left to right: the .blend file first, then scene, output and
-/// format, and the frames last; an `-o` after `-f` would be ignored.
+/// Blender reads its arguments left to right: the .blend file first, then scene, threads,
+/// output and format, and the frames last; an `-o` after `-f` would be ignored. A slot pinned to
+/// a GPU adds brender's device check (`--python`) before the render and `-- --cycles-device TYPE`
+/// at the end, where Cycles reads it.
 public struct BlenderInvocation: Sendable, Equatable {
     public let arguments: [String]
     /// The file each frame must produce.
     public let expectedFiles: [Int: String]
 
-    /// - Parameter allowScripts: run the Python in the file (`-y`, before the file is loaded).
-    public init(file: String, chunk: FrameChunk, output: String, format: String, scene: String?, allowScripts: Bool = false) {
+    /// - Parameters:
+    ///   - allowScripts: run the Python in the file (`-y`, before the file is loaded).
+    ///   - slot: the worker's slot that renders it: its threads and GPU.
+    ///   - deviceCheck: the path of ``BlenderDeviceCheck/script``, run when the slot has a GPU.
+    public init(
+        file: String, chunk: FrameChunk, output: String, format: String, scene: String?, allowScripts: Bool = false,
+        slot: RenderSlot = RenderSlot(index: 0), deviceCheck: String? = nil
+    ) {
         var arguments = (allowScripts ? ["-y"] : []) + ["-b", "-noaudio", file]
         if let scene { arguments += ["-S", scene] }
+        arguments += slot.threadArguments
+        if slot.cyclesDevice != nil, let deviceCheck { arguments += ["--python", deviceCheck] }
         arguments += ["-o", output, "-F", format, "-f", chunk.blenderFrameArgument]
+        arguments += slot.cyclesArguments
         self.arguments = arguments
         let fileExtension = Job.formats[format] ?? format.lowercased()
         var expected: [Int: String] = [:]
@@ -23,10 +34,10 @@ public struct BlenderInvocation: Sendable, Equatable {
         expectedFiles = expected
     }
 
-    public init(_ assignment: WorkerProtocol.Assignment) {
+    public init(_ assignment: WorkerProtocol.Assignment, slot: RenderSlot = RenderSlot(index: 0), deviceCheck: String? = nil) {
         self.init(
             file: assignment.file, chunk: assignment.chunk, output: assignment.output, format: assignment.format, scene: assignment.scene,
-            allowScripts: assignment.allowScripts)
+            allowScripts: assignment.allowScripts, slot: slot, deviceCheck: deviceCheck)
     }
 
     /// The path Blender writes `frame` to: the last run of `#` becomes the zero-padded frame

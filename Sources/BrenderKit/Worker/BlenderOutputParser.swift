@@ -15,11 +15,22 @@ public enum BlenderLine: Equatable, Sendable {
     case error(String)
     /// `Warning: ...`.
     case warning(String)
+    /// brender's device check: Cycles renders on these GPUs (`BRENDER-DEVICE gpu "..."`).
+    case gpu(String)
+    /// Cycles would render on the CPU though the slot is pinned to a GPU: brender's device check
+    /// found no device (`BRENDER-DEVICE cpu "why"`), or Cycles itself found none of the type
+    /// given with `--cycles-device` (`Error: Found no Cycles device of the specified type`).
+    case cpuFallback(String)
     /// Anything else.
     case other
 }
 
 public enum BlenderOutputParser {
+    /// What Cycles says when `--cycles-device` names a type it has no device of.
+    static let noDeviceOfType = "Found no Cycles device of the specified type"
+    /// The start of the line ``BlenderDeviceCheck`` prints.
+    static let deviceMarker = "BRENDER-DEVICE "
+
     public static func parse(_ line: String) -> BlenderLine {
         if line.hasPrefix("Fra:") {
             let afterTag = line.dropFirst(4)
@@ -40,7 +51,18 @@ public enum BlenderOutputParser {
             return .appendedFrame(frame)
         }
         if line.hasPrefix("Error: ") {
-            return .error(String(line.dropFirst(7)))
+            let message = String(line.dropFirst(7))
+            return message.hasPrefix(noDeviceOfType) ? .cpuFallback(message) : .error(message)
+        }
+        if line.hasPrefix(deviceMarker) {
+            let words = line.dropFirst(deviceMarker.count).split(separator: " ", maxSplits: 1).map(String.init)
+            guard words.count == 2 else { return .other }
+            let detail = (try? JSONValue.parse(Data(words[1].utf8)))?.stringValue ?? words[1]
+            switch words[0] {
+            case "gpu": return .gpu(detail)
+            case "cpu": return .cpuFallback(detail)
+            default: return .other
+            }
         }
         if line.hasPrefix("Warning: ") {
             return .warning(String(line.dropFirst(9)))

@@ -27,6 +27,10 @@ struct TaskRunner: Sendable {
     var previews: FramePreviewMaker? = nil
     /// The Blender kept warm between tasks (nil: every task starts its own, `--cold`).
     var warm: WarmBlender? = nil
+    /// The slot that runs the task: its CPU threads and GPU.
+    var slot = RenderSlot(index: 0)
+    /// The path of ``BlenderDeviceCheck/script``, for a slot with a GPU.
+    var deviceCheck: String? = nil
 
     func run(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal) async -> TaskOutcome {
         let scratch = scratchDirectory.appendingPathComponent("brender-task-\(assignment.taskID)-\(assignment.lease)-\(getpid())")
@@ -73,13 +77,14 @@ struct TaskRunner: Sendable {
     private func runBlender(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async
         -> TaskOutcome
     {
-        let frames = RenderedFrames(assignment, reporter: reporter, previews: previews)
+        let frames = RenderedFrames(assignment, slot: slot, deviceCheck: deviceCheck, reporter: reporter, previews: previews)
         let invocation = frames.invocation
         let errors = frames.errors
+        await logSlot(reporter)
         await reporter.log("[brender] \(blender) \(invocation.arguments.joined(separator: " "))")
         let exit: ProcessExit
         do {
-            var environment = ["TMPDIR": scratch.path, "HOME": scratch.path]
+            var environment = slot.environment.merging(["TMPDIR": scratch.path, "HOME": scratch.path]) { $1 }
             let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
             environment["XDG_CACHE_HOME"] = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
             exit = try await ProcessRunner.run(
@@ -91,6 +96,9 @@ struct TaskRunner: Sendable {
             return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
         }
         await reporter.log("[brender] Blender ended with \(exit)")
+        if let why = frames.fallback.first {
+            return TaskOutcome(state: .failed, error: slot.cpuFallback(why))
+        }
         if case .exited(let code) = exit, code != 0 {
             return TaskOutcome(state: .failed, error: "Blender exited with code \(code)" + (errors.first.map { ": \($0)" } ?? ""))
         }
@@ -111,7 +119,7 @@ struct TaskRunner: Sendable {
     private func runWarm(
         _ assignment: WorkerProtocol.Assignment, key: WarmBlenderProcess.Key, warm: WarmBlender, reporter: TaskReporter, stop: StopSignal
     ) async -> TaskOutcome {
-        let rendered = RenderedFrames(assignment, reporter: reporter, previews: previews)
+        let rendered = RenderedFrames(assignment, slot: slot, deviceCheck: deviceCheck, reporter: reporter, previews: previews)
         let invocation = rendered.invocation
         let process: WarmBlenderProcess
         let wasWarm: Bool
@@ -120,10 +128,11 @@ struct TaskRunner: Sendable {
         } catch {
             return TaskOutcome(state: .failed, error: "cannot run Blender '\(blender)': \(error); install it or pass --blender PATH")
         }
+        await logSlot(reporter)
         await reporter.log(
             wasWarm
                 ? "[brender] rendering in the warm Blender that has \(key.file) loaded (task \(process.served + 1) of its tasks)"
-                : "[brender] \(blender) \(key.allowScripts ? "-y " : "")-b -noaudio \(key.file) --python (brender's warm-render script): kept loaded for the job's next tasks"
+                : "[brender] \(blender) \(process.shownArguments): kept loaded for the job's next tasks"
         )
         let frames = assignment.chunk.frames.map { frame -> JSONValue in [.int(Int64(frame)), .string(invocation.expectedFiles[frame]!)] }
         process.send([
@@ -158,6 +167,10 @@ struct TaskRunner: Sendable {
             }
             group.cancelAll()
         }
+        if let why = rendered.fallback.first {
+            await warm.retire()
+            return TaskOutcome(state: .failed, error: slot.cpuFallback(why))
+        }
         guard let ending else {
             await warm.retire()
             if stop.isStopped { return TaskOutcome(state: .released, error: stop.reason) }
@@ -183,6 +196,13 @@ struct TaskRunner: Sendable {
         return TaskOutcome(state: .completed, error: nil)
     }
 
+    /// Names the slot in the task's log when it is one of several or has a GPU or a thread count.
+    private func logSlot(_ reporter: TaskReporter) async {
+        guard slot.index > 0 || slot.gpu != nil || slot.threads != nil else { return }
+        let pin = slot.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        await reporter.log("[brender] \(slot)" + (pin.isEmpty ? "" : ": \(pin)"))
+    }
+
     private func runCommand(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, stop: StopSignal, scratch: URL) async
         -> TaskOutcome
     {
@@ -197,7 +217,8 @@ struct TaskRunner: Sendable {
             let exit: ProcessExit
             do {
                 exit = try await ProcessRunner.run(
-                    run.argv[0], arguments: Array(run.argv.dropFirst()), environment: ["TMPDIR": scratch.path], stop: stop, groups: groups
+                    run.argv[0], arguments: Array(run.argv.dropFirst()), environment: slot.environment.merging(["TMPDIR": scratch.path]) { $1 },
+                    stop: stop, groups: groups
                 ) { line in await reporter.log(line) }
             } catch {
                 return TaskOutcome(state: .failed, error: "cannot run '\(run.argv[0])': \(error)")
@@ -231,13 +252,18 @@ private struct RenderedFrames: Sendable {
     let reporter: TaskReporter
     let previews: FramePreviewMaker?
     let errors = ErrorLines()
+    /// Why Cycles would render on the CPU though the slot is pinned to a GPU, as Blender or
+    /// brender's device check said it.
+    let fallback = ErrorLines()
     private let expectedByPath: [String: Int]
 
-    init(_ assignment: WorkerProtocol.Assignment, reporter: TaskReporter, previews: FramePreviewMaker?) {
+    init(
+        _ assignment: WorkerProtocol.Assignment, slot: RenderSlot, deviceCheck: String?, reporter: TaskReporter, previews: FramePreviewMaker?
+    ) {
         self.assignment = assignment
         self.reporter = reporter
         self.previews = previews
-        invocation = BlenderInvocation(assignment)
+        invocation = BlenderInvocation(assignment, slot: slot, deviceCheck: deviceCheck)
         expectedByPath = Dictionary(uniqueKeysWithValues: invocation.expectedFiles.map { ($0.value, $0.key) })
         for path in Set(invocation.expectedFiles.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
             try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -251,6 +277,7 @@ private struct RenderedFrames: Sendable {
         case .saved(let path):
             if let frame = expectedByPath[path], OutputVerifier.problem(with: path) == nil { await rendered(frame, at: path) }
         case .error(let message): errors.add(message)
+        case .cpuFallback(let why): fallback.add(why)
         default: break
         }
     }
@@ -273,7 +300,7 @@ private struct RenderedFrames: Sendable {
     }
 }
 
-/// `Error:` lines seen in Blender's output.
+/// Lines of one kind seen in Blender's output (its `Error:` lines, say), in order.
 private final class ErrorLines: Sendable {
     private let lines = Mutex<[String]>([])
 

@@ -48,6 +48,8 @@ final class WarmBlenderProcess: Sendable {
     }
 
     let key: Key
+    /// Blender's arguments as a task's log shows them (brender's script named, not its path).
+    let shownArguments: String
     /// Output lines, in order; finishes when the process has ended.
     let lines: AsyncStream<String>
     private let requests: AsyncStream<[UInt8]>.Continuation
@@ -71,12 +73,14 @@ final class WarmBlenderProcess: Sendable {
     /// - Parameters:
     ///   - script: the path of the script's file.
     ///   - scratch: its TMPDIR and HOME, made and removed by the caller.
-    init(key: Key, script: String, scratch: URL, groups: WorkerStateDirectory?, logger: Logger) throws {
+    ///   - slot: the worker's slot it renders for: its threads and GPU.
+    init(key: Key, script: String, scratch: URL, slot: RenderSlot, groups: WorkerStateDirectory?, logger: Logger) throws {
         guard let program = ProcessRunner.resolve(key.blender) else { throw ProcessRunnerError.notFound(key.blender) }
         self.key = key
         var arguments = ["-b", "-noaudio", key.file]
         if key.allowScripts { arguments.insert("-y", at: 0) }
-        arguments += ["--python", script]
+        arguments += slot.threadArguments + ["--python", script] + slot.cyclesArguments
+        shownArguments = arguments.map { $0 == script ? "(brender's warm-render script)" : $0 }.joined(separator: " ")
         var executable = program
         if let wrapped = ChildGuard.arguments(program: program, arguments: arguments) { (executable, arguments) = wrapped }
         let (lines, output) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
@@ -84,6 +88,7 @@ final class WarmBlenderProcess: Sendable {
         self.lines = lines
         self.requests = input
         var environment: [Environment.Key: String?] = ["TMPDIR": scratch.path, "HOME": scratch.path]
+        for (name, value) in slot.environment { environment[Environment.Key(stringLiteral: name)] = value }
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
         environment["XDG_CACHE_HOME"] = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
         var options = PlatformOptions()
@@ -176,7 +181,7 @@ final class WarmBlenderProcess: Sendable {
     }
 }
 
-/// The worker's warm Blender: one process at a time, kept for the next task of the same file and
+/// A slot's warm Blender: one process at a time, kept for the next task of the same file and
 /// replaced for anything else, after ``maxTasks`` tasks, or when idle for ``idleSeconds``.
 actor WarmBlender {
     /// Tasks one process serves before it is replaced: a bound on what a long-lived Blender may
@@ -186,6 +191,7 @@ actor WarmBlender {
     static let idleSeconds: Double = 600
 
     private let scriptPath: String
+    private let slot: RenderSlot
     private let scratchDirectory: URL
     private let groups: WorkerStateDirectory?
     private let logger: Logger
@@ -193,12 +199,13 @@ actor WarmBlender {
     private var processScratch: URL?
     private var idleWatch: Task<Void, Never>?
 
-    init(scratchDirectory: URL, groups: WorkerStateDirectory?, logger: Logger) throws {
+    init(scratchDirectory: URL, slot: RenderSlot = RenderSlot(index: 0), groups: WorkerStateDirectory?, logger: Logger) throws {
         self.scratchDirectory = scratchDirectory
+        self.slot = slot
         self.groups = groups
         self.logger = logger
         try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true)
-        let script = scratchDirectory.appendingPathComponent("brender-warm-\(getpid()).py")
+        let script = scratchDirectory.appendingPathComponent("brender-warm-\(getpid())-\(slot.index).py")
         try Data(WarmBlenderScript.source.utf8).write(to: script)
         scriptPath = script.path
     }
@@ -217,9 +224,9 @@ actor WarmBlender {
             return (process, true)
         }
         retire()
-        let scratch = scratchDirectory.appendingPathComponent("brender-warm-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let scratch = scratchDirectory.appendingPathComponent("brender-warm-\(getpid())-\(slot.index)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let fresh = try WarmBlenderProcess(key: key, script: scriptPath, scratch: scratch, groups: groups, logger: logger)
+        let fresh = try WarmBlenderProcess(key: key, script: scriptPath, scratch: scratch, slot: slot, groups: groups, logger: logger)
         process = fresh
         processScratch = scratch
         watchIdle()

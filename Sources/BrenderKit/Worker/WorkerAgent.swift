@@ -31,6 +31,15 @@ public struct WorkerOptions: Sendable {
     public var allowCommands: Bool = false
     /// Start Blender afresh for every task instead of keeping one warm (`--cold`).
     public var cold: Bool = false
+    /// Tasks run at once, each in its own slot (`--slots`); ignored with `gpus`.
+    public var slots: Int = 1
+    /// One slot per GPU, each Blender pinned to its GPU (`--gpus 0,1`).
+    public var gpus: [String] = []
+    /// CPU threads shared out among the slots (`--threads`); nil: every core, or Blender's own
+    /// choice with one slot.
+    public var threads: Int?
+    /// The Cycles device type of the GPUs (`--cycles-device`).
+    public var cyclesDevice: RenderSlot.CyclesDevice = .cuda
     /// For an `https://` server: a PEM file of the certificate authorities to trust instead of
     /// the system's.
     public var certificateAuthorities: String?
@@ -53,7 +62,7 @@ public struct WorkerOptions: Sendable {
 }
 
 /// The render node's side of the farm: registers with the server, keeps its record online, and
-/// runs the tasks it is given, one at a time.
+/// runs the tasks it is given, one at a time in each of its slots.
 ///
 /// It never gives up on the server: when it cannot be reached the agent retries with backoff
 /// (0.5 s doubling to 10 s) and keeps rendering, and when the server no longer knows it
@@ -71,8 +80,12 @@ public actor WorkerAgent {
     private var serverReachable = true
     /// ffmpeg and ffprobe, when this node has them: it then takes video tasks.
     let videoEncoder: VideoEncoder?
-    /// The Blender kept running between tasks of one file (nil with `--cold`).
-    let warm: WarmBlender?
+    /// Its slots: each runs one task at a time.
+    let slots: [RenderSlot]
+    /// Each slot's Blender kept running between tasks of one file (none with `--cold`).
+    let warm: [WarmBlender]
+    /// The device check a GPU slot's cold Blender runs (nil without GPUs).
+    private let deviceCheck: URL?
     /// The Blender builds found, with their versions (found before the first registration).
     private var builds: [BlenderBuild]?
     /// Set when this worker must stop: another process holds its name.
@@ -90,7 +103,25 @@ public actor WorkerAgent {
         self.logger = logger
         self.state = try WorkerStateDirectory(url: options.stateDirectory)
         self.videoEncoder = VideoEncoder.find(options.ffmpeg)
-        self.warm = options.cold ? nil : try WarmBlender(scratchDirectory: options.scratchDirectory, groups: state, logger: logger)
+        let slots = RenderSlot.plan(
+            count: options.slots, gpus: options.gpus, threads: options.threads, cyclesDevice: options.cyclesDevice,
+            cores: ProcessInfo.processInfo.activeProcessorCount)
+        self.slots = slots
+        let state = self.state
+        self.warm =
+            options.cold
+            ? [] : try slots.map { try WarmBlender(scratchDirectory: options.scratchDirectory, slot: $0, groups: state, logger: logger) }
+        if slots.contains(where: { $0.gpu != nil }) {
+            let check = options.scratchDirectory.appendingPathComponent("brender-device-check-\(getpid()).py")
+            try FileManager.default.createDirectory(at: options.scratchDirectory, withIntermediateDirectories: true)
+            try Data(BlenderDeviceCheck.script.utf8).write(to: check)
+            deviceCheck = check
+        } else {
+            deviceCheck = nil
+        }
+        if slots.count > 1 || slots[0].gpu != nil {
+            logger.info("\(slots.count) slot\(slots.count == 1 ? "" : "s"): \(slots.map(\.description).joined(separator: "; "))")
+        }
         if videoEncoder == nil {
             logger.notice("no ffmpeg and ffprobe found ('\(options.ffmpeg)'): this worker takes no video tasks; give --ffmpeg PATH to enable them")
         }
@@ -123,14 +154,17 @@ public actor WorkerAgent {
         // Either ends only when cancelled, or (staying connected) when the worker must stop.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.stayConnected() }
-            group.addTask { await self.takeWork() }
+            for slot in slots {
+                group.addTask { await self.takeWork(in: slot) }
+            }
             if let interval = notifier.watchdogInterval {
                 group.addTask { await self.pingWatchdog(every: interval / 2) }
             }
             await group.next()
             group.cancelAll()
         }
-        await warm?.shutdown()
+        for blender in warm { await blender.shutdown() }
+        if let deviceCheck { try? FileManager.default.removeItem(at: deviceCheck) }
         return mustStopBecause
     }
 
@@ -184,8 +218,13 @@ public actor WorkerAgent {
         }
     }
 
-    /// Asks for work and runs it, one task at a time, until cancelled.
-    private func takeWork() async {
+    /// The slot's warm Blender (nil with `--cold`).
+    private func warm(for slot: RenderSlot) -> WarmBlender? {
+        warm.isEmpty ? nil : warm[slot.index]
+    }
+
+    /// Asks for work for a slot and runs it, one task at a time, until cancelled.
+    private func takeWork(in slot: RenderSlot) async {
         var next: WorkerProtocol.Assignment?
         var backoff = Backoff()
         while !Task.isCancelled {
@@ -196,7 +235,9 @@ public actor WorkerAgent {
             if next == nil {
                 do {
                     next = try await client.post(
-                        "/worker/task", WorkerProtocol.TaskRequest(sender: sender, wait: options.pollWait, warmJob: await warm?.loadedJob),
+                        "/worker/task",
+                        WorkerProtocol.TaskRequest(
+                            sender: sender, wait: options.pollWait, warmJob: await warm(for: slot)?.loadedJob, slot: slot.index),
                         as: WorkerProtocol.TaskReply.self, timeout: options.pollWait + 15
                     ).task
                     backoff.reset()
@@ -207,24 +248,32 @@ public actor WorkerAgent {
                 }
             }
             guard let assignment = next else { continue }
-            next = await execute(assignment, sender: sender)
+            next = await execute(assignment, sender: sender, in: slot)
         }
     }
 
-    /// Runs one task and reports its outcome.
-    /// - Returns: the next task, when the server handed one out with the report.
-    private func execute(_ assignment: WorkerProtocol.Assignment, sender: WorkerProtocol.Sender) async -> WorkerProtocol.Assignment? {
+    /// Runs one task in a slot and reports its outcome.
+    /// - Returns: the slot's next task, when the server handed one out with the report.
+    private func execute(_ assignment: WorkerProtocol.Assignment, sender: WorkerProtocol.Sender, in slot: RenderSlot) async
+        -> WorkerProtocol.Assignment?
+    {
         logger.info(
-            "task started", metadata: ["job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)"])
-        notifier.status(
-            "rendering job \(assignment.jobID) (\(assignment.jobName)), task \(assignment.taskID), frames \(assignment.chunk.description)")
+            "task started",
+            metadata: [
+                "job": "\(assignment.jobID)", "task": "\(assignment.taskID)", "frames": "\(assignment.chunk.description)", "slot": "\(slot.index)",
+            ])
+        let warm = warm(for: slot)
+        status(
+            "rendering job \(assignment.jobID) (\(assignment.jobName)), task \(assignment.taskID), frames \(assignment.chunk.description)",
+            slot: slot)
         let stop = StopSignal()
         let reporter = TaskReporter(
             client: client, sender: sender, assignment: assignment, stop: stop, logger: logger, silenceTimeout: options.silenceTimeout)
         let chosen = blender(for: assignment)
         let runner = TaskRunner(
             blender: chosen ?? options.blender, logger: logger, scratchDirectory: options.scratchDirectory, groups: state, video: videoEncoder,
-            allowCommands: options.allowCommands, previews: previewMaker(for: sender), warm: warm)
+            allowCommands: options.allowCommands, previews: previewMaker(for: sender), warm: warm, slot: slot,
+            deviceCheck: deviceCheck?.path)
         let outcome = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self, returning: TaskOutcome.self) { group in
                 group.addTask { await reporter.runPeriodicFlush() }
@@ -249,7 +298,7 @@ public actor WorkerAgent {
         } else {
             logger.info("task \(outcome.state.rawValue)", metadata: ["task": "\(assignment.taskID)"])
         }
-        notifier.status("task \(assignment.taskID) \(outcome.state.rawValue); waiting for work")
+        status("task \(assignment.taskID) \(outcome.state.rawValue); waiting for work", slot: slot)
         // Reported from a task of its own so a stopping worker still reports, within a few seconds;
         // otherwise the report waits for the server as long as it takes.
         let pollWait = options.pollWait
@@ -265,6 +314,11 @@ public actor WorkerAgent {
             Task { await reporter.setDeadline(Timestamp.now + 3) }
         }
         return stopping || Task.isCancelled ? nil : reply?.next
+    }
+
+    /// Tells systemd what a slot does, naming the slot when there are several.
+    private func status(_ text: String, slot: RenderSlot) {
+        notifier.status(slots.count > 1 ? "slot \(slot.index): \(text)" : text)
     }
 
     /// Tells the server this worker is stopping. Best effort, bounded to two seconds.
@@ -307,6 +361,7 @@ public actor WorkerAgent {
         registration.capabilities =
             (videoEncoder == nil ? [] : ["ffmpeg"]) + (options.allowCommands ? ["commands"] : [])
             + (builds ?? []).map { BlenderVersions.capability($0.version) }
+        registration.slots = slots.count
         let registered = try await registrar.post("/worker/register", registration, as: WorkerProtocol.Registered.self)
         clientID = registered.clientID
         heartbeatInterval = registered.heartbeatInterval

@@ -118,6 +118,24 @@ enum DaemonCommands {
             help:
                 "Start Blender afresh for every task. By default a worker keeps Blender running with the job's file loaded between tasks of the same file (see also 'job submit --cold')."
         ),
+        .value(
+            "slots", "N", kind: .integer(1...Client.maxSlots), environment: "BRENDER_SLOTS",
+            help:
+                "Run N tasks at once, each with its own Blender, temporary folder and home, the CPU threads shared out among them (default: 1). The node shows once in 'client list', with its slots busy/all."
+        ),
+        .value(
+            "gpus", "ID,...", environment: "BRENDER_GPUS",
+            help:
+                "One slot per GPU, by the driver's numbers (nvidia-smi -L): each slot's Blender sees only its GPU (CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES) and renders with Cycles on it (--cycles-device); a task that would fall back to the CPU fails instead. Name a GPU twice for two slots on it."
+        ),
+        .value(
+            "cycles-device", "TYPE", kind: .choice(RenderSlot.CyclesDevice.allCases.map(\.rawValue)), environment: "BRENDER_CYCLES_DEVICE",
+            help: "The Cycles device type of the --gpus: CUDA (the default), OPTIX or HIP."),
+        .value(
+            "threads", "N", kind: .integer(1...1024), environment: "BRENDER_THREADS",
+            help:
+                "CPU threads for rendering, shared out evenly among the slots (Blender's -t); default: every core, and with one slot Blender's own choice."
+        ),
         .flag(
             "allow-commands", environment: "BRENDER_ALLOW_COMMANDS",
             help:
@@ -144,7 +162,10 @@ enum DaemonCommands {
             "Registers under its name (a known name re-attaches to its record), keeps the record online with heartbeats, and reconnects by itself when the server restarts. SIGTERM or SIGINT signs off and exits 0. Each option comes from the command line, else its environment variable, else --config FILE, else its default.",
         options: workerOptions,
         subcommands: [showConfiguration("worker", options: workerOptions)],
-        examples: ["brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda"],
+        examples: [
+            "brender worker --server http://farm:9999", "brender worker --name gpu-01 --tags gpu,cuda --gpus 0,1",
+            "brender worker --slots 2 --threads 16",
+        ],
         action: { parsed, context in
             let parsed = try Settings.load(parsed)
             let nameGiven = parsed.string("name") != nil
@@ -156,6 +177,7 @@ enum DaemonCommands {
             if let bad = tags?.first(where: { !FieldType.isValidName($0) }) {
                 throw UsageError("--tags has an invalid tag '\(bad)'", hint: "tags are \(FieldType.name.summary)")
             }
+            let (slots, gpus) = try slots(parsed)
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
             let agent: WorkerAgent
             do {
@@ -171,6 +193,9 @@ enum DaemonCommands {
                 options.blenders = blenders.flatMap { $0.split(separator: ",").map(String.init) }
                 options.blender = options.blenders.first ?? "blender"
                 options.certificateAuthorities = parsed.string("ca")
+                (options.slots, options.gpus) = (slots, gpus)
+                options.threads = parsed.int("threads")
+                options.cyclesDevice = parsed.string("cycles-device").flatMap(RenderSlot.CyclesDevice.init(rawValue:)) ?? .cuda
                 agent = try WorkerAgent(options: options, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
@@ -207,6 +232,32 @@ enum DaemonCommands {
                 for line in try Settings.describe(Settings.load(parsed)) { context.print(line) }
                 return 0
             })
+    }
+
+    /// The worker's slots: `--slots N`, or one per GPU of `--gpus`.
+    static func slots(_ parsed: ParsedCommand) throws -> (count: Int, gpus: [String]) {
+        guard let list = parsed.string("gpus") else {
+            if parsed.string("cycles-device") != nil {
+                throw UsageError("--cycles-device applies to the GPUs of --gpus", hint: "add --gpus ID,... (nvidia-smi -L lists them)")
+            }
+            return (parsed.int("slots") ?? 1, [])
+        }
+        let gpus = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let bad = gpus.first(where: {
+            $0.isEmpty || $0.count > 64 || !$0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_:".contains($0)) }
+        }) {
+            throw UsageError(
+                "--gpus has an invalid GPU '\(bad)'", hint: "give the driver's GPU numbers or UUIDs separated by commas, e.g. --gpus 0,1")
+        }
+        guard gpus.count <= Client.maxSlots else {
+            throw UsageError("--gpus names \(gpus.count) GPUs; a worker has at most \(Client.maxSlots) slots", hint: "start a second worker")
+        }
+        if parsed.string("slots") != nil {
+            throw UsageError(
+                "--slots and --gpus both set the slots",
+                hint: "--gpus gives one slot per GPU; leave out --slots (name a GPU twice for two slots on it)")
+        }
+        return (gpus.count, gpus)
     }
 
     /// `--join-token`, else the file of `--join-token-file`, else a local data directory's.
