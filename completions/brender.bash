@@ -65,14 +65,14 @@ _brender_node() {
             ;;
         'worker')
             subcommands=('config')
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
-            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--warm-idle' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--warm-idle=none' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
         'worker config')
             subcommands=()
-            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
-            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
+            options=('--server' '--ca' '--join-token' '--join-token-file' '--name' '--tags' '--blender' '--cold' '--warm-idle' '--slots' '--gpus' '--cycles-device' '--threads' '--allow-commands' '--ffmpeg' '--silence-timeout' '--state-dir' '--log-level' '--config' '--help')
+            valued=('--server=none' '-s=none' '--ca=files' '--join-token=none' '--join-token-file=files' '--name=none' '-n=none' '--tags=none' '-t=none' '--blender=files' '--warm-idle=none' '--slots=none' '--gpus=none' '--cycles-device=words:CUDA,OPTIX,HIP' '--threads=none' '--ffmpeg=files' '--silence-timeout=none' '--state-dir=dirs' '--log-level=words:trace,debug,info,notice,warning,error' '--config=files' '-c=files')
             positional=none
             ;;
         'job')

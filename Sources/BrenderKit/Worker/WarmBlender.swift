@@ -182,13 +182,15 @@ final class WarmBlenderProcess: Sendable {
 }
 
 /// A slot's warm Blender: one process at a time, kept for the next task of the same file and
-/// replaced for anything else, after ``maxTasks`` tasks, or when idle for ``idleSeconds``.
+/// replaced for anything else, after ``maxTasks`` tasks, or when idle for `idleSeconds`.
 actor WarmBlender {
     /// Tasks one process serves before it is replaced: a bound on what a long-lived Blender may
     /// accumulate (memory, state a scene's scripts keep).
     static let maxTasks = 200
+    /// The default of `idleSeconds` (`worker --warm-idle`): ten minutes.
+    static let defaultIdleSeconds: Double = 600
     /// Seconds idle after which the process is closed, giving its memory back.
-    static let idleSeconds: Double = 600
+    let idleSeconds: Double
 
     private let scriptPath: String
     private let slot: RenderSlot
@@ -199,8 +201,12 @@ actor WarmBlender {
     private var processScratch: URL?
     private var idleWatch: Task<Void, Never>?
 
-    init(scratchDirectory: URL, slot: RenderSlot = RenderSlot(index: 0), groups: WorkerStateDirectory?, logger: Logger) throws {
+    init(
+        scratchDirectory: URL, slot: RenderSlot = RenderSlot(index: 0), idleSeconds: Double = defaultIdleSeconds, groups: WorkerStateDirectory?,
+        logger: Logger
+    ) throws {
         self.scratchDirectory = scratchDirectory
+        self.idleSeconds = idleSeconds
         self.slot = slot
         self.groups = groups
         self.logger = logger
@@ -248,9 +254,11 @@ actor WarmBlender {
 
     private func watchIdle() {
         idleWatch?.cancel()
+        // Looked at a few times within the idle time, at most every 30 s.
+        let interval = min(30, max(0.25, idleSeconds / 4))
         idleWatch = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(30))
+                try? await Task.sleep(for: .seconds(interval))
                 guard let self else { return }
                 await self.closeIfIdle()
             }
@@ -258,8 +266,10 @@ actor WarmBlender {
     }
 
     private func closeIfIdle() {
-        guard let process, Timestamp.now - process.lastUsed > Self.idleSeconds else { return }
-        logger.info("closing the warm Blender after \(Int(Self.idleSeconds / 60)) minutes idle", metadata: ["file": "\(process.key.file)"])
+        guard let process, Timestamp.now - process.lastUsed > idleSeconds else { return }
+        logger.info(
+            "closing the warm Blender after \(Int(idleSeconds)) s idle (worker --warm-idle)",
+            metadata: ["file": "\(process.key.file)", "slot": "\(slot.index)"])
         retire()
     }
 

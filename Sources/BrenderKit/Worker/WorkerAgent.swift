@@ -31,6 +31,8 @@ public struct WorkerOptions: Sendable {
     public var allowCommands: Bool = false
     /// Start Blender afresh for every task instead of keeping one warm (`--cold`).
     public var cold: Bool = false
+    /// Seconds a warm Blender may stay idle before it is closed (`--warm-idle`).
+    public var warmIdleSeconds: Double = WarmBlender.defaultIdleSeconds
     /// Tasks run at once, each in its own slot (`--slots`); ignored with `gpus`.
     public var slots: Int = 1
     /// One slot per GPU, each Blender pinned to its GPU (`--gpus 0,1`).
@@ -110,7 +112,11 @@ public actor WorkerAgent {
         let state = self.state
         self.warm =
             options.cold
-            ? [] : try slots.map { try WarmBlender(scratchDirectory: options.scratchDirectory, slot: $0, groups: state, logger: logger) }
+            ? []
+            : try slots.map {
+                try WarmBlender(
+                    scratchDirectory: options.scratchDirectory, slot: $0, idleSeconds: options.warmIdleSeconds, groups: state, logger: logger)
+            }
         if slots.contains(where: { $0.gpu != nil }) {
             let check = options.scratchDirectory.appendingPathComponent("brender-device-check-\(getpid()).py")
             try FileManager.default.createDirectory(at: options.scratchDirectory, withIntermediateDirectories: true)

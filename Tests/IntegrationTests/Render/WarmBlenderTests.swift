@@ -82,6 +82,23 @@ import Testing
         #expect(blenders(small).count + blenders(large).count == 1, "one warm Blender at a time")
     }
 
+    @Test func aWarmBlenderIdleForItsTimeIsClosedAndTheNextTaskStartsAFreshOne() async throws {
+        let farm = try TestFarm()
+        let scene = try farm.makeScene("idle.blend", frames: 2)
+        try farm.startServer()
+        try farm.startWorker(name: "w", ["--warm-idle", "3"])
+        let output = farm.directory.appendingPathComponent("out").path
+        let first = try await farm.submit(["file": .string(scene), "frames": "1", "output": .string(output + "/f_####")])
+        #expect(await farm.waitForJob(first) == "completed")
+        #expect(blenders(scene).count == 1, "kept warm for the next task")
+        #expect(await eventually(timeout: 30, interval: 0.1) { blenders(scene).isEmpty }, "closed once idle")
+
+        let second = try await farm.submit(["file": .string(scene), "frames": "2", "output": .string(output + "/f_####")])
+        #expect(await farm.waitForJob(second) == "completed")
+        let log = try await farm.log(task: try #require(try await farm.tasks(of: second).first?["id"]?.intValue))
+        #expect(log.contains(Self.started), "a fresh Blender: \(log)")
+    }
+
     @Test func aCancelStopsAWarmRenderAndTheNextTaskStartsAFreshBlender() async throws {
         let farm = try TestFarm()
         let scene = try farm.makeScene("long.blend", frames: 2, samples: 3000, size: "320x240")

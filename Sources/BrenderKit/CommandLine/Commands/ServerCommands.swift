@@ -119,6 +119,9 @@ enum DaemonCommands {
                 "Start Blender afresh for every task. By default a worker keeps Blender running with the job's file loaded between tasks of the same file (see also 'job submit --cold')."
         ),
         .value(
+            "warm-idle", "SECONDS", kind: .seconds, environment: "BRENDER_WARM_IDLE", default: "600",
+            help: "Close a warm Blender idle this long, giving its memory back; the next task starts a fresh one."),
+        .value(
             "slots", "N", kind: .integer(1...Client.maxSlots), environment: "BRENDER_SLOTS",
             help:
                 "Run N tasks at once, each with its own Blender, temporary folder and home, the CPU threads shared out among them (default: 1). The node shows once in 'client list', with its slots busy/all."
@@ -189,6 +192,7 @@ enum DaemonCommands {
                 options.joinToken = try joinToken(parsed)
                 options.allowCommands = parsed.flag("allow-commands")
                 options.cold = parsed.flag("cold")
+                options.warmIdleSeconds = max(0.5, parsed.seconds("warm-idle")!)
                 let blenders = parsed.strings("blender").isEmpty ? [parsed.string("blender")!] : parsed.strings("blender")
                 options.blenders = blenders.flatMap { $0.split(separator: ",").map(String.init) }
                 options.blender = options.blenders.first ?? "blender"
