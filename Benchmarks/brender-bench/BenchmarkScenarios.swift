@@ -10,7 +10,7 @@ import Foundation
 enum BenchmarkScenarios {
     static let names = [
         "dispatch", "latency", "workers", "submit", "admin", "restart", "scheduler", "client", "events", "dashboard", "warm", "warm-share",
-        "warm-memory", "soak",
+        "warm-memory", "slots", "soak",
     ]
 
     /// Runs one scenario at `scale` (1 = the sizes the targets are stated for).
@@ -50,6 +50,8 @@ enum BenchmarkScenarios {
             return try await BlenderScenarios.warm(frames: size(48, atLeast: 4), log: log)
         case "warm-share":
             return try await BlenderScenarios.warmShare(framesPerJob: size(24, atLeast: 4), log: log)
+        case "slots":
+            return try await BlenderScenarios.slots(frames: size(24, atLeast: 4), log: log)
         case "warm-memory":
             return try await BlenderScenarios.warmMemory(tasks: size(1_000, atLeast: 10), log: log)
         case "dashboard":

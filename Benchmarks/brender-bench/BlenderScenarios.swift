@@ -43,6 +43,44 @@ enum BlenderScenarios {
         return figures
     }
 
+    /// One worker renders `frames` frames at chunk 1 warm, with one slot (Blender's own threads)
+    /// and with two (half the cores each), with short frames (16 samples) and long ones (200).
+    static func slots(frames: Int, log: @escaping @Sendable (String) -> Void) async throws -> [String: JSONValue] {
+        var figures: [String: JSONValue] = ["frames": .int(Int64(frames)), "cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))]
+        for (label, samples) in [("short", 16), ("long", 200)] {
+            let farm = try TestFarm()
+            let scene = try farm.makeScene("bench-\(label).blend", frames: frames, samples: samples, size: "320x240")
+            try farm.startServer(["--log-level", "warning"])
+            var seconds: [Int: Double] = [:]
+            for slots in [1, 2] {
+                let name = "slots-\(slots)-\(label)"
+                let worker = try farm.startWorker(name: name, ["--log-level", "warning", "--slots", String(slots)])
+                guard await eventually(timeout: 60, { try await farm.clients()[name]?["connection"] == "online" }) else {
+                    throw CommandFailure("the worker with \(slots) slots did not come online")
+                }
+                let start = monotonicSeconds()
+                let job = try await farm.submit([
+                    "file": .string(scene), "frames": .string("1-\(frames)"),
+                    "output": .string(farm.directory.appendingPathComponent(name).path + "/f_####"),
+                ])
+                guard await farm.waitForJob(job, timeout: 3600) == "completed" else {
+                    throw CommandFailure("the job on \(slots) slots did not complete")
+                }
+                seconds[slots] = monotonicSeconds() - start
+                worker.send(SIGTERM)
+                worker.waitForExit(timeout: 30)
+            }
+            let (one, two) = (seconds[1]!, seconds[2]!)
+            log(
+                "\(label) frames (\(samples) samples, 320x240), \(frames) at chunk 1, warm, one worker: 1 slot \(formatDuration(one)) (\(formatDuration(one / Double(frames))) a frame), 2 slots \(formatDuration(two)) (\(formatDuration(two / Double(frames))) a frame); 2 slots / 1 slot throughput = \(String(format: "%.2f", one / two))x"
+            )
+            figures["\(label)_one_slot_seconds"] = .double(one)
+            figures["\(label)_two_slots_seconds"] = .double(two)
+            figures["\(label)_speedup"] = .double(one / two)
+        }
+        return figures
+    }
+
     /// One Blender rendering frames 1...`frames` of `scene` in one Python loop: the floor a farm's
     /// per-task cost is measured against. Returns the wall time of the whole process.
     static func oneBlenderLoop(scene: String, frames: Int, output: String, in farm: TestFarm) throws -> Double {
