@@ -180,7 +180,7 @@ enum DaemonCommands {
             if let bad = tags?.first(where: { !FieldType.isValidName($0) }) {
                 throw UsageError("--tags has an invalid tag '\(bad)'", hint: "tags are \(FieldType.name.summary)")
             }
-            let (slots, gpus) = try slots(parsed)
+            let plan = try slots(parsed)
             let logger = makeLogger("brender.worker", level: parsed.string("log-level"))
             let agent: WorkerAgent
             do {
@@ -197,7 +197,7 @@ enum DaemonCommands {
                 options.blenders = blenders.flatMap { $0.split(separator: ",").map(String.init) }
                 options.blender = options.blenders.first ?? "blender"
                 options.certificateAuthorities = parsed.string("ca")
-                (options.slots, options.gpus) = (slots, gpus)
+                (options.slots, options.gpus) = plan
                 options.threads = parsed.int("threads")
                 options.cyclesDevice = parsed.string("cycles-device").flatMap(RenderSlot.CyclesDevice.init(rawValue:)) ?? .cuda
                 agent = try WorkerAgent(options: options, logger: logger)
