@@ -16,22 +16,8 @@ enum BlenderScenarios {
             try farm.startServer(["--log-level", "warning"])
             var seconds: [String: Double] = ["loop": loop]
             for mode in ["cold", "warm"] {
-                let name = "\(mode)-\(label)"
-                let worker = try farm.startWorker(name: name, ["--log-level", "warning"] + (mode == "cold" ? ["--cold"] : []))
-                guard await eventually(timeout: 60, { try await farm.clients()[name]?["connection"] == "online" }) else {
-                    throw CommandFailure("the \(mode) worker did not come online")
-                }
-                let start = monotonicSeconds()
-                let job = try await farm.submit([
-                    "file": .string(scene), "frames": .string("1-\(frames)"),
-                    "output": .string(farm.directory.appendingPathComponent(name).path + "/f_####"),
-                ])
-                guard await eventually(timeout: 3600, interval: 0.02, { try await farm.job(job)?["status"] == "completed" }) else {
-                    throw CommandFailure("the \(mode) job did not complete")
-                }
-                seconds[mode] = monotonicSeconds() - start
-                worker.send(SIGTERM)
-                worker.waitForExit(timeout: 30)
+                seconds[mode] = try await timeJob(
+                    on: farm, worker: "\(mode)-\(label)", mode == "cold" ? ["--cold"] : [], scene: scene, frames: frames)
             }
             let (cold, warm) = (seconds["cold"]!, seconds["warm"]!)
             log(
@@ -53,22 +39,8 @@ enum BlenderScenarios {
             try farm.startServer(["--log-level", "warning"])
             var seconds: [Int: Double] = [:]
             for slots in [1, 2] {
-                let name = "slots-\(slots)-\(label)"
-                let worker = try farm.startWorker(name: name, ["--log-level", "warning", "--slots", String(slots)])
-                guard await eventually(timeout: 60, { try await farm.clients()[name]?["connection"] == "online" }) else {
-                    throw CommandFailure("the worker with \(slots) slots did not come online")
-                }
-                let start = monotonicSeconds()
-                let job = try await farm.submit([
-                    "file": .string(scene), "frames": .string("1-\(frames)"),
-                    "output": .string(farm.directory.appendingPathComponent(name).path + "/f_####"),
-                ])
-                guard await farm.waitForJob(job, timeout: 3600) == "completed" else {
-                    throw CommandFailure("the job on \(slots) slots did not complete")
-                }
-                seconds[slots] = monotonicSeconds() - start
-                worker.send(SIGTERM)
-                worker.waitForExit(timeout: 30)
+                seconds[slots] = try await timeJob(
+                    on: farm, worker: "slots-\(slots)-\(label)", ["--slots", String(slots)], scene: scene, frames: frames)
             }
             let (one, two) = (seconds[1]!, seconds[2]!)
             log(
@@ -79,6 +51,28 @@ enum BlenderScenarios {
             figures["\(label)_speedup"] = .double(one / two)
         }
         return figures
+    }
+
+    /// Starts a worker named `name` with `arguments`, times one job of frames 1...`frames` of
+    /// `scene` at chunk 1 on it, from submission to completion, and stops the worker.
+    static func timeJob(on farm: TestFarm, worker name: String, _ arguments: [String], scene: String, frames: Int) async throws -> Double {
+        let worker = try farm.startWorker(name: name, ["--log-level", "warning"] + arguments)
+        defer {
+            worker.send(SIGTERM)
+            worker.waitForExit(timeout: 30)
+        }
+        guard await eventually(timeout: 60, { try await farm.clients()[name]?["connection"] == "online" }) else {
+            throw CommandFailure("the worker \(name) did not come online")
+        }
+        let start = monotonicSeconds()
+        let job = try await farm.submit([
+            "file": .string(scene), "frames": .string("1-\(frames)"),
+            "output": .string(farm.directory.appendingPathComponent(name).path + "/f_####"),
+        ])
+        guard await eventually(timeout: 3600, interval: 0.02, { try await farm.job(job)?["status"] == "completed" }) else {
+            throw CommandFailure("the job on worker \(name) did not complete")
+        }
+        return monotonicSeconds() - start
     }
 
     /// One Blender rendering frames 1...`frames` of `scene` in one Python loop: the floor a farm's

@@ -93,13 +93,20 @@ import Testing
         }
     }
 
-    @Test func gpuSlotsRenderAtOnceEachPinnedToItsGPUAndTheClientShowsOnce() async throws {
+    /// A farm with its server started, the stand-in `blender`, the file its jobs name (the
+    /// stand-in does not read it) and where the stand-in records its invocations.
+    private func standInFarm(seconds: Double) throws -> (farm: TestFarm, blender: String, scene: String, record: String) {
         let farm = try TestFarm()
         let record = farm.directory.appendingPathComponent("invocations.jsonl").path
-        let blender = try standIn(in: farm, record: record, seconds: 3)
+        let blender = try standIn(in: farm, record: record, seconds: seconds)
         let scene = farm.directory.appendingPathComponent("scene.blend").path
         try Data("BLENDER-stand-in".utf8).write(to: URL(fileURLWithPath: scene))
         try farm.startServer()
+        return (farm, blender, scene, record)
+    }
+
+    @Test func gpuSlotsRenderAtOnceEachPinnedToItsGPUAndTheClientShowsOnce() async throws {
+        let (farm, blender, scene, record) = try standInFarm(seconds: 3)
         try farm.startWorker(name: "gpu-node", ["--blender", blender, "--cold", "--gpus", "0,1", "--threads", "4"])
         #expect(await eventually { try await farm.clients()["gpu-node"]?["slots"] == 2 })
 
@@ -144,12 +151,7 @@ import Testing
     }
 
     @Test func aTaskThatWouldFallBackToTheCPUFailsSayingSo() async throws {
-        let farm = try TestFarm()
-        let record = farm.directory.appendingPathComponent("invocations.jsonl").path
-        let blender = try standIn(in: farm, record: record, seconds: 0.1)
-        let scene = farm.directory.appendingPathComponent("scene.blend").path
-        try Data("BLENDER-stand-in".utf8).write(to: URL(fileURLWithPath: scene))
-        try farm.startServer()
+        let (farm, blender, scene, _) = try standInFarm(seconds: 0.1)
         try farm.startWorker(name: "broken", ["--blender", blender, "--cold", "--gpus", "9"])
         let output = farm.directory.appendingPathComponent("out").path
         let job = try await farm.submit(["file": .string(scene), "frames": "1", "max_attempts": 1, "output": .string(output + "/f_####")])
