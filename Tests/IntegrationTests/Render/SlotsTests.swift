@@ -117,6 +117,9 @@ import Testing
         let rows = list.stdout.split(separator: "\n").filter { $0.contains("gpu-node") }
         #expect(rows.count == 1, "the client shows once: \(list.stdout)")
         #expect(rows.first?.contains("busy      2/2") == true, "\(list.stdout)")
+        let shown = try farm.run(["client", "show", "gpu-node"]).stdout.split(separator: "\n")
+        #expect(shown.contains("slots:         2"), "\(shown)")
+        #expect(shown.contains { $0.hasPrefix("tasks:         ") && $0.split(separator: ",").count == 2 }, "both running tasks: \(shown)")
 
         #expect(await farm.waitForJob(job, timeout: 120) == "completed")
         let runs = try invocations(record)

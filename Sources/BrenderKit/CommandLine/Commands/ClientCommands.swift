@@ -50,7 +50,9 @@ enum ClientCommands {
             } else {
                 for field in Client.schema.fields {
                     let value = client[field.name] ?? .null
-                    let text = value.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ",") } ?? value.stringValue ?? value.serialized()
+                    let text =
+                        value.arrayValue.map { $0.map { $0.stringValue ?? $0.serialized() }.joined(separator: ",") } ?? value.stringValue
+                        ?? value.serialized()
                     context.print("\((field.name + ":").padding(toLength: 15, withPad: " ", startingAt: 0))\(text)")
                 }
             }
