@@ -141,13 +141,20 @@ const session = {
 };
 
 async function send(path, options = {}) {
+  // Signed out: a timer or a queued read of the page that was left asks nothing.
+  const token = session.token;
+  if (!token) throw new SignedOut();
   const headers = new Headers(options.headers || {});
-  headers.set("Authorization", `Bearer ${session.token}`);
+  headers.set("Authorization", `Bearer ${token}`);
   const response = await fetch(path, { ...options, headers, cache: options.cache || "default", credentials: "omit" });
   if (response.status === 401) {
-    signOut(session.name
-      ? "The server no longer takes this token (revoked or rotated): sign in again."
-      : "That token was refused. On the server machine, 'brender server token show' prints the admin token.");
+    // Only the session that asked is signed out: a late answer to one that has ended must not
+    // clear the sign-in form someone is filling in, or end the session that followed.
+    if (token === session.token) {
+      signOut(session.name
+        ? "The server no longer takes this token (revoked or rotated): sign in again."
+        : "That token was refused. On the server machine, 'brender server token show' prints the admin token.");
+    }
     throw new SignedOut();
   }
   return response;
