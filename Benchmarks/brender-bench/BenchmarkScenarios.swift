@@ -51,7 +51,7 @@ enum BenchmarkScenarios {
         case "warm-share":
             return try await BlenderScenarios.warmShare(framesPerJob: size(24, atLeast: 4), log: log)
         case "slots":
-            return try await BlenderScenarios.slots(frames: size(24, atLeast: 4), log: log)
+            return try await BlenderScenarios.slots(frames: size(24, atLeast: 2), log: log)
         case "warm-memory":
             return try await BlenderScenarios.warmMemory(tasks: size(1_000, atLeast: 10), log: log)
         case "dashboard":
