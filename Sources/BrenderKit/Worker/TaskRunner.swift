@@ -251,10 +251,10 @@ private struct RenderedFrames: Sendable {
     let invocation: BlenderInvocation
     let reporter: TaskReporter
     let previews: FramePreviewMaker?
-    let errors = ErrorLines()
+    let errors = OutputLines()
     /// Why Cycles would render on the CPU though the slot is pinned to a GPU, as Blender or
     /// brender's device check said it.
-    let fallback = ErrorLines()
+    let fallback = OutputLines()
     private let expectedByPath: [String: Int]
 
     init(
@@ -301,7 +301,7 @@ private struct RenderedFrames: Sendable {
 }
 
 /// Lines of one kind seen in Blender's output (its `Error:` lines, say), in order.
-private final class ErrorLines: Sendable {
+private final class OutputLines: Sendable {
     private let lines = Mutex<[String]>([])
 
     func add(_ line: String) {
