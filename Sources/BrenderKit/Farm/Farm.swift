@@ -282,6 +282,15 @@ extension Farm {
 }
 
 extension Farm {
+    /// The slots of online clients, and how many of them run a task (the overview and metrics).
+    func slotUsage() -> (online: Int, busy: Int) {
+        clients.values.reduce(into: (online: 0, busy: 0)) { usage, client in
+            guard client.connection == .online else { return }
+            usage.online += client.slots
+            usage.busy += client.running.count
+        }
+    }
+
     /// The farm's state for `GET /metrics`: counts by status, and the database's files.
     func gauges() -> FarmGauges {
         var gauges = FarmGauges()
@@ -289,13 +298,8 @@ extension Farm {
             gauges.jobs[runtime.job.status, default: 0] += 1
             for status in TaskStatus.allCases { gauges.tasks[status, default: 0] += runtime.count(status) }
         }
-        for client in clients.values {
-            gauges.clients["\(client.connection.rawValue)/\(client.activity.rawValue)", default: 0] += 1
-            if client.connection == .online {
-                gauges.slotsOnline += client.slots
-                gauges.slotsBusy += client.running.count
-            }
-        }
+        for client in clients.values { gauges.clients["\(client.connection.rawValue)/\(client.activity.rawValue)", default: 0] += 1 }
+        (gauges.slotsOnline, gauges.slotsBusy) = slotUsage()
         gauges.waitingWorkers = waiters.count
         gauges.eventReaders = events.readerCount
         func size(_ path: String) -> Int64 {

@@ -38,14 +38,8 @@ extension Farm {
         var idle = 0
         var offline = 0
         var disabled = 0
-        var slots = 0
-        var slotsBusy = 0
         for client in clients.values {
             if client.status == .disabled { disabled += 1 }
-            if client.connection == .online {
-                slots += client.slots
-                slotsBusy += client.running.count
-            }
             switch (client.connection, client.activity) {
             case (.offline, _): offline += 1
             case (.online, .busy): busy += 1
@@ -57,8 +51,9 @@ extension Farm {
         object["clients_idle"] = .int(Int64(idle))
         object["clients_offline"] = .int(Int64(offline))
         object["clients_disabled"] = .int(Int64(disabled))
-        object["slots_online"] = .int(Int64(slots))
-        object["slots_busy"] = .int(Int64(slotsBusy))
+        let slots = slotUsage()
+        object["slots_online"] = .int(Int64(slots.online))
+        object["slots_busy"] = .int(Int64(slots.busy))
         var byStatus = [JobStatus: Int]()
         var active = 0
         for runtime in jobs.values {
