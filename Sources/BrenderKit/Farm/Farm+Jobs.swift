@@ -263,9 +263,16 @@ extension Farm {
         }
         let ids = matches.map(\.job.id)
         let shown = matches.map { JobItem(runtime: $0, context: context).json }
-        try writeThrough {
-            for id in ids { try store.deleteJob(id: id) }
+        // A big job's rows are removed in parts after its delete commits (``JobChangeInParts``).
+        let inParts = matches.filter { $0.tasks.count > Self.rowsPerPart || isBeingWritten($0.job.id) }.map {
+            UnwrittenChange(change: JobChangeInParts(jobID: $0.job.id, kind: .delete), taskIDs: [])
         }
+        let whole = ids.filter { id in !inParts.contains { $0.change.jobID == id } }
+        try writeThrough {
+            for id in whole { try store.deleteJob(id: id) }
+            for pending in inParts { try store.beginChangeInParts(pending.change) }
+        }
+        for pending in inParts { unwritten[pending.change.jobID] = pending }
         for runtime in matches {
             dispatchOrder.remove(runtime.dispatchKey)
             jobs[runtime.job.id] = nil
@@ -287,6 +294,7 @@ extension Farm {
             for id in ids { try dependenciesChanged(of: id, in: batch) }
         }
         for id in ids { dependents[id] = nil }
+        if !inParts.isEmpty { writeChangesInParts() }
         return APIResponse(items: shown)
     }
 

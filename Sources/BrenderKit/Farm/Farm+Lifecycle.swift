@@ -7,16 +7,22 @@ extension Farm {
     /// transaction, or undone when that fails (or `body` throws), so a request changes all it
     /// asks or nothing. Workers are woken and log lines written only once it is committed.
     func change<T>(useReserve: Bool = true, _ body: (ChangeBatch) throws(FarmError) -> T) throws(FarmError) -> T {
+        // A big change still being written goes first: the body may change the same rows.
+        if !unwritten.isEmpty { writeChangesInParts() }
         let batch = ChangeBatch()
         let result: T
+        var inParts: [UnwrittenChange] = []
         do {
             result = try body(batch)
+            try refuseChangesBeingWritten(batch)
+            inParts = cancelsInParts(batch)
         } catch {
             rollback(batch)
             throw error
         }
         if batch.hasRows {
-            let taskRows = batch.tasks.map { $0.runtime.tasks[$0.index] }
+            let later = Set(inParts.flatMap(\.taskIDs))
+            let taskRows = batch.tasks.lazy.map { $0.runtime.tasks[$0.index] }.filter { later.isEmpty || !later.contains($0.id) }
             let jobRows = batch.jobs.map { $0.runtime.job }
             let lists = batch.blocklists.map { ($0.runtime.job.id, $0.runtime.blocklist) }
             do {
@@ -24,17 +30,20 @@ extension Farm {
                     for task in taskRows { try store.updateTask(task) }
                     for job in jobRows { try store.updateJob(job) }
                     for (jobID, list) in lists { try store.saveBlocklist(jobID: jobID, list) }
+                    for pending in inParts { try store.beginChangeInParts(pending.change) }
                 }
             } catch {
                 rollback(batch)
                 throw error
             }
+            for pending in inParts { unwritten[pending.change.jobID] = pending }
         }
         for (taskID, lease) in batch.attemptsBegan { logAttempts[taskID] = LogAttempt(lease: lease, stored: 0, hasHead: false) }
         for taskID in batch.attemptsEnded { logAttempts[taskID] = nil }
         countFrames(batch)
         for note in batch.notes { note() }
         publish(batch)
+        if !inParts.isEmpty { writeChangesInParts() }
         if batch.mayWake { dispatchToWaiters() }
         return result
     }

@@ -45,6 +45,7 @@ extension Farm {
     /// Checks for space once the disk was full: makes the reserve again when there is room, and
     /// then accepts new work again. Called periodically.
     public func checkStorage() {
+        if !unwritten.isEmpty { writeChangesInParts() }
         guard isLowOnStorage else { return }
         try? store.database.checkpoint()
         if reserve.make() {

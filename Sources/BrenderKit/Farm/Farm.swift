@@ -59,6 +59,8 @@ public actor Farm {
     var isShuttingDown = false
     /// Bytes of the current attempt's log stored per task (a cache of the log files' sizes).
     var logAttempts: [Int64: LogAttempt] = [:]
+    /// Big deletes and cancels committed but not all written yet, by job id.
+    var unwritten: [Int64: UnwrittenChange] = [:]
     /// Frames rendered in the last hour, for the farm's rate.
     var throughput = FrameThroughput()
     /// Where task logs are kept.
@@ -122,9 +124,16 @@ public actor Farm {
         try store.forEachTask { task in tasksByJob[task.jobID, default: []].append(task) }
         var blocklists = try store.loadBlocklists()
         pathMaps = try store.loadPathMaps()
+        let changesInParts = try store.loadChangesInParts()
         for job in try store.loadJobs() {
-            let runtime = JobRuntime(
-                job: job, tasks: tasksByJob.removeValue(forKey: job.id) ?? [], blocklist: blocklists.removeValue(forKey: job.id) ?? Blocklist())
+            var tasks = tasksByJob.removeValue(forKey: job.id) ?? []
+            if let change = changesInParts[job.id] {
+                // A big delete or cancel was committed: it holds, and what is left of it is written.
+                let canceled = change.kind == .cancel ? Self.applyCancel(change, of: job, to: &tasks) : []
+                unwritten[job.id] = UnwrittenChange(change: change, taskIDs: canceled[...])
+                if change.kind == .delete { continue }
+            }
+            let runtime = JobRuntime(job: job, tasks: tasks, blocklist: blocklists.removeValue(forKey: job.id) ?? Blocklist())
             guard !runtime.tasks.isEmpty else { continue }
             jobs[job.id] = runtime
             jobIDs.append(job.id)
@@ -143,6 +152,19 @@ public actor Farm {
                 "the data directory is low on space; new jobs and log text are refused until there is room",
                 metadata: ["directory": "\(dataDirectory.path)"])
         }
+    }
+
+    /// Cancels the tasks a committed cancel in parts had not written yet; returns their ids.
+    private static func applyCancel(_ change: JobChangeInParts, of job: Job, to tasks: inout [RenderTask]) -> [Int64] {
+        guard job.status.isFinished else { return [] }
+        var canceled: [Int64] = []
+        for index in tasks.indices where tasks[index].status == .queued {
+            tasks[index].status = .canceled
+            tasks[index].error = change.reason.isEmpty ? nil : change.reason
+            tasks[index].finishedAt = change.time
+            canceled.append(tasks[index].id)
+        }
+        return canceled
     }
 
     /// Checkpoints and closes the database. The farm must not be used afterwards.

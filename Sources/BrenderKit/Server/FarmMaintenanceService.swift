@@ -3,7 +3,8 @@ import ServiceLifecycle
 
 /// Runs the farm's periodic work for as long as the server runs: timing out silent workers,
 /// stopping tasks past their job's time limit, handing work to clients whose working hours
-/// ended, checking for space after the disk filled up, and checking the farm's invariants. Each
+/// ended, checking for space after the disk filled up (and writing out a big delete or cancel
+/// the full disk held up), and checking the farm's invariants. Each
 /// round ends with a systemd watchdog ping (the farm answered, so the server is alive) and now
 /// and then a status line.
 struct FarmMaintenanceService: Service {
@@ -24,6 +25,7 @@ struct FarmMaintenanceService: Service {
 
     func run() async throws {
         await farm.checkDatabaseHealth()
+        await farm.writeChangesInParts()
         await farm.repairInvariants()
         let clock = ContinuousClock()
         var lastHealthCheck = clock.now

@@ -176,6 +176,16 @@ public enum FarmSchema {
                 ALTER TABLE clients ADD COLUMN slots INTEGER NOT NULL DEFAULT 1;
                 ALTER TABLE tasks ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;
                 """),
+        Migration(
+            version: 11, name: "a big job's delete or cancel, committed first and written out in parts",
+            sql: """
+                CREATE TABLE job_changes_in_parts (
+                    job_id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('delete', 'cancel')),
+                    reason TEXT NOT NULL DEFAULT '',
+                    at REAL NOT NULL DEFAULT 0
+                );
+                """),
     ]
 
     public static let migrator = Migrator(migrations: migrations)

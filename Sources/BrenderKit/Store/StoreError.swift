@@ -6,6 +6,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case dataDirectoryLocked(path: String)
     /// The data directory could not be created or used.
     case dataDirectoryUnusable(path: String, reason: String)
+    /// A stored value this program does not know: the load stops rather than guess.
+    case unknownValue(table: String, row: Int64, column: String, value: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             "the data directory \(path) is in use by another brender server; stop it first or use another --data directory"
         case .dataDirectoryUnusable(let path, let reason):
             "cannot use the data directory \(path): \(reason)"
+        case .unknownValue(let table, let row, let column, let value):
+            "the database holds '\(value)' in \(table).\(column) of row \(row), which this brender does not know; was it written by a newer brender?"
         }
     }
 }
