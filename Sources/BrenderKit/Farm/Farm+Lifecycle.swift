@@ -221,7 +221,9 @@ extension Farm {
     /// A job finished, came back or went away: the jobs that wait for it look again.
     func dependenciesChanged(of jobID: Int64, in batch: ChangeBatch) throws(FarmError) {
         for id in dependents[jobID] ?? [] {
-            guard let runtime = jobs[id], runtime.job.status == .waiting else { continue }
+            // A job that has not started yet waits again when a job it waits for comes back.
+            guard let runtime = jobs[id], runtime.job.status == .waiting || (runtime.job.status == .queued && runtime.job.startedAt == nil)
+            else { continue }
             try apply(.dependenciesChanged(dependencyState(of: runtime.job)), to: runtime, in: batch)
             if runtime.job.status.isDispatchable { try checkCapability(runtime, in: batch) }
         }

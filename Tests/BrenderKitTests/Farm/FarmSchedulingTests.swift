@@ -64,6 +64,23 @@ import Testing
         #expect(try await job(second)["status"] == "active")
     }
 
+    @Test func aJobNotStartedYetWaitsAgainWhenTheJobItWaitsForIsRequeued() async throws {
+        let w = try await worker("w")
+        let first = try await submit()
+        let second = try await submit("1", ["after": [.int(first)]])
+        try await finish(try #require(try await farm.requestTask(clientID: w, wait: 0)), on: w)
+        #expect(try await job(second)["status"] == "queued")
+        // The first job is rendered again: the second must not start before it completes again.
+        _ = try await farm.handle(
+            APIRequest(item: "task", action: "update", filters: ["job": .int(first), "status": "completed"], values: ["status": "queued"]))
+        #expect(try await job(second)["status"] == "waiting")
+        let again = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        #expect(again.jobID == first)
+        #expect(try await farm.requestTask(clientID: try await worker("idle"), wait: 0) == nil)
+        try await finish(again, on: w)
+        #expect(try await farm.requestTask(clientID: w, wait: 0)?.jobID == second)
+    }
+
     @Test func aJobAfterAFailedOneNeverStartsAndSaysWhy() async throws {
         let w = try await worker("w")
         let first = try await submit("1", ["max_attempts": 1])
