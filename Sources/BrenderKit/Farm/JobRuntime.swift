@@ -168,7 +168,8 @@ final class JobRuntime {
 }
 
 extension TaskStatus {
-    var index: Int {
+    /// The status's place in `allCases`, for counts kept in arrays.
+    public var index: Int {
         switch self {
         case .queued: 0
         case .active: 1

@@ -16,6 +16,8 @@ public enum SQLiteValue: Sendable, Equatable {
 public final class SQLiteDatabase {
     private var handle: OpaquePointer?
     private var statementCache: [String: SQLiteStatement] = [:]
+    /// The simulated crash commits count down to (``StoreFault/crash(afterCommits:)``), if any.
+    private(set) var commitGate: CommitGate?
     /// The path the database was opened at.
     public let path: String
 
@@ -56,6 +58,21 @@ public final class SQLiteDatabase {
 
     deinit {
         close()
+    }
+
+    /// Puts a simulated crash in the way of commits, or takes it away (nil).
+    func setCommitGate(_ gate: CommitGate?) {
+        commitGate = gate
+        guard let gate else {
+            sqlite3_commit_hook(handle, nil, nil)
+            return
+        }
+        sqlite3_commit_hook(
+            handle,
+            { context in
+                // Non-zero turns the commit into a rollback.
+                Unmanaged<CommitGate>.fromOpaque(context!).takeUnretainedValue().allows() ? 0 : 1
+            }, Unmanaged.passUnretained(gate).toOpaque())
     }
 
     /// Finalizes every statement and closes the connection. Safe to call twice.
