@@ -69,6 +69,17 @@ let package = Package(
             dependencies: ["BrenderKit"],
             swiftSettings: swiftSettings
         ),
+        // The deterministic simulation of the farm (README "Deterministic simulation").
+        .target(
+            name: "BrenderSimulation",
+            dependencies: ["BrenderKit", "BrenderTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "brender-sim",
+            dependencies: ["BrenderSimulation"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "brender-bench",
             dependencies: ["BrenderKit", "BrenderTesting"],
@@ -77,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrenderKitTests",
-            dependencies: ["BrenderKit", "BrenderTesting"],
+            dependencies: ["BrenderKit", "BrenderTesting", "BrenderSimulation"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
