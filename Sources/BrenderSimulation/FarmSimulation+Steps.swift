@@ -168,12 +168,16 @@ extension FarmSimulation {
     /// Sends a task update; a worker that hears the answer acts on it.
     private func send(_ update: WorkerProtocol.TaskUpdate, from index: Int, heard listening: Bool) async -> StepOutcome {
         workers[index].remember(update)
+        // A worker heard from takes back its own task, requeued only because it went silent,
+        // even when the rest of its report is refused (a full disk): like coming back online.
+        let task = state.jobs[update.jobID]?.tasks.first { $0.id == update.taskID }
+        let reclaims = task.map { $0.isResumable && $0.lease == update.lease && $0.clientID == update.clientID } ?? false
         let reply: WorkerProtocol.TaskUpdateReply
         do {
             reply = try await farm.updateTask(update)
         } catch {
             if error.code == .forbidden { workers[index].alive = false }
-            return .refusal
+            return reclaims ? .done : .refusal
         }
         guard listening, await heard() else { return reply.accepted ? .done : .refusal }
         let slot = workers[index].held.first { $0.value.taskID == update.taskID && $0.value.lease == update.lease }?.key

@@ -38,7 +38,10 @@ public struct SimulationRunner {
         print("replay: brender-sim --seed \(seed) --events \(failure.eventIndex + 1)")
         let shortened = try await shrink(Array(ran.prefix(failure.eventIndex + 1)), failing: failure)
         print("a shortened sequence of \(shortened.events.count) events that still fails (\(shortened.failure)):")
-        for (index, event) in shortened.events.enumerated() { print(String(format: "%6d  ", index) + event.description) }
+        // A long one is shown by its end; the replay command above gives it whole.
+        let shown = shortened.events.suffix(200)
+        if shown.count < shortened.events.count { print("  (the first \(shortened.events.count - shown.count) events left out)") }
+        for (index, event) in zip(shown.indices, shown) { print(String(format: "%6d  ", index) + event.description) }
         return failure
     }
 
