@@ -21,9 +21,12 @@ final class ChangeBatch {
     var mayWake = false
     /// Messages for the server log, written once committed.
     var notes: [() -> Void] = []
+    /// Further writes in the same transaction: a client's row, or its deletion, that goes with
+    /// the tasks it hands back.
+    var writes: [() throws -> Void] = []
 
     /// Whether anything stored changed (client activity is derived, never stored).
-    var hasRows: Bool { !tasks.isEmpty || !jobs.isEmpty || !blocklists.isEmpty }
+    var hasRows: Bool { !tasks.isEmpty || !jobs.isEmpty || !blocklists.isEmpty || !writes.isEmpty }
 
     func recordTask(_ runtime: JobRuntime, _ index: Int) {
         let task = runtime.tasks[index]

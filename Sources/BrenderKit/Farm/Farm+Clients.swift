@@ -140,17 +140,20 @@ extension Farm {
             try refuseStrandingJobs(withClients: [], removing: Set(matches.map(\.id)))
         }
         let time = now()
-        try writeThrough {
+        // The clients go in the transaction that hands back their tasks.
+        try change { batch throws(FarmError) in
             for client in matches {
-                try store.deleteClient(id: client.id)
-                // Its worker's credential dies with it: that worker cannot register again with it.
-                if !client.keyDigest.isEmpty {
-                    try store.revokeWorkerKey(client.keyDigest, clientID: client.id, name: client.name, at: time)
+                try handBackTasks(of: client.id, reason: "its client \(client.name) was deleted", in: batch)
+                batch.writes.append { [self] in
+                    try store.deleteClient(id: client.id)
+                    // Its worker's credential dies with it: that worker cannot register again with it.
+                    if !client.keyDigest.isEmpty {
+                        try store.revokeWorkerKey(client.keyDigest, clientID: client.id, name: client.name, at: time)
+                    }
                 }
             }
         }
         for client in matches {
-            try? releaseLostTask(of: client.id, reason: "its client \(client.name) was deleted")
             clients[client.id] = nil
             clientIDsByName[client.name] = nil
             clientIDsByKey[client.keyDigest] = nil

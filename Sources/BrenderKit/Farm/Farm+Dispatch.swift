@@ -241,32 +241,48 @@ extension Farm {
     /// Ends the current attempt of an active task (`complete`, `fail` or `release`), frees its
     /// client, and runs the job's rules, all in one change.
     func finishAttempt(_ runtime: JobRuntime, index: Int, _ event: TaskEvent) throws(FarmError) {
-        try change { batch throws(FarmError) in
-            let transition = try apply(event, to: runtime, at: index, in: batch)
-            try settle(runtime, in: batch)
-            if let clientID = transition.failedOnClient, runtime.blocklist.isBlocked(clientID, threshold: runtime.job.blocklistThreshold) {
-                try checkCapability(runtime, in: batch)
-            }
+        try change { batch throws(FarmError) in try endAttempt(runtime, index: index, event, in: batch) }
+    }
+
+    /// Ends a task's attempt in `batch`, and runs the job's rules after it.
+    private func endAttempt(_ runtime: JobRuntime, index: Int, _ event: TaskEvent, in batch: ChangeBatch) throws(FarmError) {
+        let transition = try apply(event, to: runtime, at: index, in: batch)
+        try settle(runtime, in: batch)
+        if let clientID = transition.failedOnClient, runtime.blocklist.isBlocked(clientID, threshold: runtime.job.blocklistThreshold) {
+            try checkCapability(runtime, in: batch)
         }
     }
 
     /// Tasks a client held were lost (the worker asked for new work, restarted, or went silent):
-    /// back to the queue without counting a failure. `slot`: only the task of that slot (nil:
-    /// every slot's). `resumable`: the worker may still be running it (it only went silent) and
-    /// may take it back while no one else has.
+    /// back to the queue without counting a failure, all in one transaction. See
+    /// ``handBackTasks(of:slot:reason:resumable:in:)``.
     func releaseLostTask(of clientID: Int64, slot: Int? = nil, reason: String, resumable: Bool = false) throws(FarmError) {
+        try change { batch throws(FarmError) in try handBackTasks(of: clientID, slot: slot, reason: reason, resumable: resumable, in: batch) }
+    }
+
+    /// Puts back in the queue, in `batch`, what a client's slots run. `slot`: only the task of
+    /// that slot (nil: every slot's). `resumable`: the worker may still be running it (it only
+    /// went silent) and may take it back while no one else has.
+    func handBackTasks(of clientID: Int64, slot: Int? = nil, reason: String, resumable: Bool = false, in batch: ChangeBatch) throws(FarmError) {
         guard let client = clients[clientID] else { return }
         let lost = slot.map { slot in client.running[slot].map { [$0] } ?? [] } ?? client.running.sorted { $0.key < $1.key }.map(\.value)
         for current in lost {
             if let runtime = jobs[current.jobID], let index = runtime.index(of: current.taskID),
                 runtime.tasks[index].status == .active, runtime.tasks[index].clientID == clientID
             {
-                try finishAttempt(
-                    runtime, index: index,
-                    .release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable))
+                let event = TaskEvent.release(reason: "attempt \(runtime.tasks[index].lease) was requeued: \(reason)", resumable: resumable)
+                try endAttempt(runtime, index: index, event, in: batch)
             } else {
-                try change { batch throws(FarmError) in freeClient(clientID, taskID: current.taskID, in: batch) }
+                freeClient(clientID, taskID: current.taskID, in: batch)
             }
         }
+    }
+
+    /// Marks a client offline in `batch`, its row written in the batch's transaction.
+    func takeOffline(_ clientID: Int64, in batch: ChangeBatch) {
+        guard let client = clients[clientID] else { return }
+        batch.recordClient(client)
+        clients[clientID]!.connection = .offline
+        batch.writes.append { [self] in try store.updateClient(clients[clientID]!) }
     }
 }

@@ -30,6 +30,7 @@ extension Farm {
                     for task in taskRows { try store.updateTask(task) }
                     for job in jobRows { try store.updateJob(job) }
                     for (jobID, list) in lists { try store.saveBlocklist(jobID: jobID, list) }
+                    for write in batch.writes { try write() }
                     for pending in inParts { try store.beginChangeInParts(pending.change) }
                 }
             } catch {

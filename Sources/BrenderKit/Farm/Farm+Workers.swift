@@ -158,15 +158,13 @@ extension Farm {
 
     private func signOffWorker(_ sender: WorkerProtocol.Sender) throws(FarmError) {
         let client = try authenticate(sender)
-        try releaseLostTask(of: client.id, reason: "its worker signed off")
-        var updated = clients[client.id]!
-        updated.connection = .offline
-        let offline = updated
-        try writeThrough { try store.updateClient(offline) }
-        clients[client.id] = offline
+        // The client goes offline in the transaction that hands back its tasks.
+        try change { batch throws(FarmError) in
+            try handBackTasks(of: client.id, reason: "its worker signed off", in: batch)
+            takeOffline(client.id, in: batch)
+        }
         endWait(clientID: client.id)
         logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "signed off"])
-        announce(client: client.id)
     }
 
     /// The server itself did not run for `seconds` (stopped, frozen, or starved of CPU): its
@@ -188,33 +186,24 @@ extension Farm {
     public func sweepTimedOutWorkers() -> [Int64] {
         let time = now()
         let deadline = time - options.workerTimeout
-        let silent = clients.values.filter { $0.connection == .online && max($0.lastSeen, silenceCountedFrom) < deadline }.map(\.id)
-        var timedOut: [Client] = []
+        let silent = clients.values.filter { $0.connection == .online && max($0.lastSeen, silenceCountedFrom) < deadline }.map(\.id).sorted()
+        var timedOut: [Int64] = []
         for id in silent {
-            let reason = "its worker \(clients[id]?.name ?? "?") went offline (not heard from for \(Int(options.workerTimeout)) s)"
+            let name = clients[id]?.name ?? "?"
+            let reason = "its worker \(name) went offline (not heard from for \(Int(options.workerTimeout)) s)"
+            // Each client goes offline in the transaction that hands back its tasks.
             do {
-                try releaseLostTask(of: id, reason: reason, resumable: true)
+                try change { batch throws(FarmError) in
+                    try handBackTasks(of: id, reason: reason, resumable: true, in: batch)
+                    takeOffline(id, in: batch)
+                }
             } catch {
                 continue  // logged by writeThrough; the next sweep tries again
             }
-            var updated = clients[id]!
-            updated.connection = .offline
-            timedOut.append(updated)
+            timedOut.append(id)
+            endWait(clientID: id)
+            logger.info("client offline", metadata: ["client": "\(id)", "name": "\(name)", "reason": "no heartbeat"])
         }
-        guard !timedOut.isEmpty else { return [] }
-        do {
-            try writeThrough {
-                for client in timedOut { try store.updateClient(client) }
-            }
-        } catch {
-            return []  // logged by writeThrough; the next sweep tries again
-        }
-        for client in timedOut {
-            clients[client.id] = client
-            endWait(clientID: client.id)
-            logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "no heartbeat"])
-            announce(client: client.id)
-        }
-        return timedOut.map(\.id)
+        return timedOut
     }
 }

@@ -56,7 +56,7 @@ import Testing
     @Test func aCancelTheDiskCannotFinishHoldsSurvivesARestartAndIsWrittenOnceThereIsRoom() async throws {
         let job = try await submitBigJob()
         // The database may not grow: the cancel's own record fits, its task rows do not.
-        try await farm.forbidDatabaseGrowth()
+        try await farm.capDatabase(extraPages: 0)
         try await cancel(job, on: farm)
         #expect(await farm.isBeingWritten(job))
         let read = try await farm.handle(APIRequest(item: "job", action: "read", filters: ["id": .int(job)])).items[0]
@@ -105,14 +105,5 @@ import Testing
         #expect(await reopened.writeChangesInParts())
         #expect(try storedStatuses(of: kept).isEmpty)
         #expect(try changesInParts() == 0)
-    }
-}
-
-extension Farm {
-    /// Keeps this farm's database from growing past its size now (`PRAGMA max_page_count`, on
-    /// its connection only): writes that need a new page fail as on a full disk.
-    fileprivate func forbidDatabaseGrowth() throws {
-        let pages = try store.database.query("PRAGMA page_count") { $0.int(0) }[0]
-        try store.database.execute("PRAGMA max_page_count = \(pages)")
     }
 }

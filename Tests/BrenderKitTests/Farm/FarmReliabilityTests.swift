@@ -68,6 +68,30 @@ import Testing
         #expect(await farm.repairInvariants().isEmpty)
     }
 
+    @Test func aDeletedClientsTaskGoesBackInTheTransactionThatDeletesIt() async throws {
+        let w = try await worker("w")
+        try await submit("1")
+        let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        // The server dies at the second commit of the delete, if it makes two.
+        try await farm.injectStoreFault(.crash(afterCommits: 1))
+        _ = try await farm.handle(APIRequest(item: "client", action: "delete", filters: ["id": .int(w)], force: true))
+        let reopened = try fixture.reopen()
+        #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items.isEmpty)
+        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+        #expect(await reopened.repairInvariants().isEmpty)
+    }
+
+    @Test func aWorkerThatSignsOffGoesOfflineInTheTransactionThatHandsBackItsTask() async throws {
+        let w = try await worker("w")
+        try await submit("1")
+        let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        try await farm.injectStoreFault(.crash(afterCommits: 1))
+        try await farm.signOff(clientID: w)
+        let reopened = try fixture.reopen()
+        #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]["connection"] == "offline")
+        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+    }
+
     @Test func theInvariantsAreCheckedAtStartUpToo() async throws {
         let w = try await worker("w")
         try await submit("1")
