@@ -3,7 +3,7 @@ import BrenderKit
 extension FarmSimulation {
     /// Most tasks the farm holds before submissions pause (the checks read the whole farm after
     /// every event).
-    static let taskCap = 300
+    static let taskCap = 200
 
     /// Draws the next event from the world as it is: mostly workers at work, now and then an
     /// admin, the clock, a crash or a full disk.
@@ -15,7 +15,10 @@ extension FarmSimulation {
         switch roll {
         case 0..<60:
             let tasks = state.jobs.values.reduce(0) { $0 + $1.tasks.count }
-            return tasks < Self.taskCap ? .submit(recipe(&random)) : .advance(seconds: 1)
+            if tasks < Self.taskCap { return .submit(recipe(&random)) }
+            // Full: the admin deletes the oldest finished job, as a farm's admin would.
+            let ids = state.jobs.keys.sorted()
+            return .admin(.delete, index: ids.firstIndex { state.jobs[$0]!.job.status.isFinished } ?? 0)
         case 60..<100:
             return .register(worker: worker, slots: random.int(1...3), newKey: random.chance(0.1))
         case 100..<400:
