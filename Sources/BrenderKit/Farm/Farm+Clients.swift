@@ -73,31 +73,36 @@ extension Farm {
         if values["tags"] != nil {
             try refuseStrandingJobs(withClients: changed, removing: [])
         }
-        let rows = changed
-        try writeThrough {
-            for client in rows { try store.updateClient(client) }
+        let before = Dictionary(uniqueKeysWithValues: changed.map { ($0.id, clients[$0.id]!) })
+        // Disabled with --now, a client's tasks are stopped in the transaction that disables it.
+        var stopped: [Int64: [Int64]] = [:]
+        try change { batch throws(FarmError) in
+            for client in changed {
+                batch.recordClient(clients[client.id]!)
+                clients[client.id] = client
+                batch.writes.append { [self] in try store.updateClient(clients[client.id]!) }
+                if stopNow && client.status == .disabled && !client.running.isEmpty {
+                    stopped[client.id] = client.runningTaskIDs
+                    try handBackTasks(of: client.id, reason: "its client \(client.name) was disabled with --now", in: batch)
+                }
+            }
+        }
+        for client in changed where before[client.id]!.name != client.name {
+            clientIDsByName[before[client.id]!.name] = nil
+            clientIDsByName[client.name] = client.id
         }
         for client in changed {
-            let before = clients[client.id]!
-            if before.name != client.name {
-                clientIDsByName[before.name] = nil
-                clientIDsByName[client.name] = client.id
-            }
-            clients[client.id] = client
             logger.info(
                 "client updated",
                 metadata: ["client": "\(client.id)", "name": "\(client.name)", "status": "\(client.status.rawValue)"])
-            announce(client: client.id)
         }
         var items = changed.map { clients[$0.id]!.json }
         if values["status"] == "disabled" {
             for (offset, client) in changed.enumerated() {
-                let running = clients[client.id]?.runningTaskIDs ?? []
+                let running = stopped[client.id] ?? client.runningTaskIDs
                 guard !running.isEmpty else { continue }
                 let tasks = (running.count == 1 ? "task " : "tasks ") + running.map(String.init).joined(separator: ", ")
                 if stopNow {
-                    try releaseLostTask(of: client.id, reason: "its client \(client.name) was disabled with --now")
-                    items[offset] = clients[client.id]!.json
                     items[offset] = items[offset].adding("note", .string("\(tasks) \(running.count == 1 ? "was" : "were") stopped and requeued"))
                 } else {
                     items[offset] = items[offset].adding(

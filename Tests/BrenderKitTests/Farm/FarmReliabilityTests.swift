@@ -92,6 +92,17 @@ import Testing
         #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
     }
 
+    @Test func aClientDisabledWithNowStopsItsTaskInTheTransactionThatDisablesIt() async throws {
+        let w = try await worker("w")
+        try await submit("1")
+        let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        try await farm.injectStoreFault(.crash(afterCommits: 1))
+        _ = try await farm.handle(APIRequest(item: "client", action: "update", filters: ["id": .int(w)], values: ["status": "disabled"], now: true))
+        let reopened = try fixture.reopen()
+        #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]["status"] == "disabled")
+        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+    }
+
     @Test func theInvariantsAreCheckedAtStartUpToo() async throws {
         let w = try await worker("w")
         try await submit("1")
