@@ -6,9 +6,8 @@ public enum FarmInvariants {
     /// Every rule the state breaks, in words (none for a sound farm).
     public static func check(_ state: FarmSnapshot) -> [String] {
         var problems: [String] = []
-        for id in state.jobs.keys.sorted() { problems += check(job: state.jobs[id]!, in: state) }
-        for id in state.clients.keys.sorted() {
-            let client = state.clients[id]!
+        for job in state.jobs.values { check(job: job, in: state, into: &problems) }
+        for (id, client) in state.clients {
             let running = state.running[id] ?? [:]
             if running.count > client.slots { problems.append("client \(id) runs \(running.count) tasks in \(client.slots) slots") }
             for (slot, task) in running.sorted(by: { $0.key < $1.key }) {
@@ -18,15 +17,18 @@ public enum FarmInvariants {
                 }
             }
         }
-        return problems
+        return problems.sorted()
     }
 
-    private static func check(job state: FarmSnapshot.JobState, in farm: FarmSnapshot) -> [String] {
-        var problems: [String] = []
+    private static func check(job state: FarmSnapshot.JobState, in farm: FarmSnapshot, into problems: inout [String]) {
         let job = state.job
         var counted = [Int](repeating: 0, count: TaskStatus.allCases.count)
+        var framesDone = 0
+        var framesTotal = 0
         for task in state.tasks {
             counted[task.status.index] += 1
+            framesDone += Int(task.framesDone)
+            framesTotal += task.frameCount
             if task.status == .active {
                 let holder = farm.running[task.clientID]?[Int(task.slot)]
                 if holder?.taskID != task.id {
@@ -41,8 +43,6 @@ public enum FarmInvariants {
         for status in TaskStatus.allCases where counted[status.index] != state.counted[status.index] {
             problems.append("job \(job.id) counts \(state.counted[status.index]) \(status.rawValue) tasks, but has \(counted[status.index])")
         }
-        let framesDone = state.tasks.reduce(0) { $0 + Int($1.framesDone) }
-        let framesTotal = state.tasks.reduce(0) { $0 + $1.frameCount }
         if framesDone != state.framesDone || framesTotal != state.framesTotal {
             problems.append(
                 "job \(job.id) counts \(state.framesDone) of \(state.framesTotal) frames done, but its tasks have \(framesDone) of \(framesTotal)")
@@ -56,7 +56,6 @@ public enum FarmInvariants {
                 "job \(job.id) is \(state.inDispatchOrder ? "" : "not ")in the dispatch order, but \(dispatchable ? "has" : "has no") tasks to hand out"
             )
         }
-        return problems
     }
 
     /// What the farm may legitimately change: nothing a worker's request is refused with, apart

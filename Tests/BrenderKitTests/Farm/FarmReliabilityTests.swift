@@ -68,39 +68,40 @@ import Testing
         #expect(await farm.repairInvariants().isEmpty)
     }
 
-    @Test func aDeletedClientsTaskGoesBackInTheTransactionThatDeletesIt() async throws {
+    /// A worker running a task, on a server that dies at the second commit of what comes next
+    /// (if it makes two), and the farm loaded again after `change`.
+    private func crashingAtTheSecondCommit(of change: (Int64) async throws -> Void) async throws -> (farm: Farm, task: JSONValue) {
         let w = try await worker("w")
         try await submit("1")
         let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
-        // The server dies at the second commit of the delete, if it makes two.
         try await farm.injectStoreFault(.crash(afterCommits: 1))
-        _ = try await farm.handle(APIRequest(item: "client", action: "delete", filters: ["id": .int(w)], force: true))
+        try await change(w)
         let reopened = try fixture.reopen()
+        return (reopened, try await task(assignment.taskID, on: reopened))
+    }
+
+    @Test func aDeletedClientsTaskGoesBackInTheTransactionThatDeletesIt() async throws {
+        let (reopened, task) = try await crashingAtTheSecondCommit { w in
+            _ = try await farm.handle(APIRequest(item: "client", action: "delete", filters: ["id": .int(w)], force: true))
+        }
         #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items.isEmpty)
-        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+        #expect(task["status"] == "queued")
         #expect(await reopened.repairInvariants().isEmpty)
     }
 
     @Test func aWorkerThatSignsOffGoesOfflineInTheTransactionThatHandsBackItsTask() async throws {
-        let w = try await worker("w")
-        try await submit("1")
-        let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
-        try await farm.injectStoreFault(.crash(afterCommits: 1))
-        try await farm.signOff(clientID: w)
-        let reopened = try fixture.reopen()
+        let (reopened, task) = try await crashingAtTheSecondCommit { w in try await farm.signOff(clientID: w) }
         #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]["connection"] == "offline")
-        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+        #expect(task["status"] == "queued")
     }
 
     @Test func aClientDisabledWithNowStopsItsTaskInTheTransactionThatDisablesIt() async throws {
-        let w = try await worker("w")
-        try await submit("1")
-        let assignment = try #require(try await farm.requestTask(clientID: w, wait: 0))
-        try await farm.injectStoreFault(.crash(afterCommits: 1))
-        _ = try await farm.handle(APIRequest(item: "client", action: "update", filters: ["id": .int(w)], values: ["status": "disabled"], now: true))
-        let reopened = try fixture.reopen()
+        let (reopened, task) = try await crashingAtTheSecondCommit { w in
+            _ = try await farm.handle(
+                APIRequest(item: "client", action: "update", filters: ["id": .int(w)], values: ["status": "disabled"], now: true))
+        }
         #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]["status"] == "disabled")
-        #expect(try await task(assignment.taskID, on: reopened)["status"] == "queued")
+        #expect(task["status"] == "queued")
     }
 
     @Test func theInvariantsAreCheckedAtStartUpToo() async throws {
