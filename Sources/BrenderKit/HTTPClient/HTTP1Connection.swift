@@ -74,9 +74,9 @@ public struct HTTP1Connection {
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: String(body.count))
-            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
+            try await write([.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
         } else {
-            try await outbound.write(contentsOf: [.head(head), .end(nil)])
+            try await write([.head(head), .end(nil)])
         }
         var status = 0
         var headers = HTTPHeaders()
@@ -104,13 +104,25 @@ public struct HTTP1Connection {
         request.headers.add(name: "Host", value: host)
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        try await outbound.write(contentsOf: [.head(request), .end(nil)])
+        try await write([.head(request), .end(nil)])
         while let part = try await inbound.next() {
             switch part {
             case .head(let response): try head(Int(response.status.code), response.headers)
             case .body(let buffer): try await chunk(buffer)
             case .end: return
             }
+        }
+    }
+
+    /// Writes a request. A write fails once the channel is closed; when it was closed by an error
+    /// (a TLS handshake that failed: the server's certificate is not trusted), that error is
+    /// what the read side holds, and it is the one thrown, whichever side saw the close first.
+    private mutating func write(_ parts: [HTTPClientRequestPart]) async throws {
+        do {
+            try await outbound.write(contentsOf: parts)
+        } catch {
+            _ = try await inbound.next()
+            throw error
         }
     }
 
