@@ -6,6 +6,8 @@ struct UnwrittenChange {
     var change: JobChangeInParts
     /// For a cancel: the canceled tasks whose rows still say queued.
     var taskIDs: ArraySlice<Int64>
+    /// Whether the log said it waits for room (said once, not at every try).
+    var reported = false
 }
 
 extension Farm {
@@ -14,8 +16,9 @@ extension Farm {
     static let rowsPerPart = 1000
 
     /// Writes out the unfinished changes, part by part, shrinking the journal between parts while
-    /// the disk is full. Stops at a part the disk cannot take even on the reserve; the rest is
-    /// written once there is room (``checkStorage()``). Returns whether everything is written.
+    /// the disk is full: right after the change that began them, at start-up, and with every
+    /// storage check (``checkStorage()``) until done. Stops at a part the disk cannot take even
+    /// on the reserve. Returns whether everything is written.
     @discardableResult
     public func writeChangesInParts() -> Bool {
         for jobID in unwritten.keys.sorted() where !writeParts(of: jobID) { return false }
@@ -31,9 +34,12 @@ extension Farm {
                 let finished = try writePart(of: &pending)
                 unwritten[jobID] = finished ? nil : pending
             } catch {
-                logger.warning(
-                    "a job's \(pending.change.kind.rawValue) is not all written yet; it goes on when the disk has room",
-                    metadata: ["job": "\(jobID)", "error": "\(error.message)"])
+                if !pending.reported {
+                    logger.warning(
+                        "a job's \(pending.change.kind.rawValue) is not all written yet; it goes on when the disk has room",
+                        metadata: ["job": "\(jobID)", "error": "\(error.message)"])
+                    unwritten[jobID]?.reported = true
+                }
                 return false
             }
             if isLowOnStorage { try? store.database.checkpoint() }

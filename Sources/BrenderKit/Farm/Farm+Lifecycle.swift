@@ -7,8 +7,6 @@ extension Farm {
     /// transaction, or undone when that fails (or `body` throws), so a request changes all it
     /// asks or nothing. Workers are woken and log lines written only once it is committed.
     func change<T>(useReserve: Bool = true, _ body: (ChangeBatch) throws(FarmError) -> T) throws(FarmError) -> T {
-        // A big change still being written goes first: the body may change the same rows.
-        if !unwritten.isEmpty { writeChangesInParts() }
         let batch = ChangeBatch()
         let result: T
         var inParts: [UnwrittenChange] = []
