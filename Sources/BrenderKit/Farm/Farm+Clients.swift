@@ -78,9 +78,7 @@ extension Farm {
         var stopped: [Int64: [Int64]] = [:]
         try change { batch throws(FarmError) in
             for client in changed {
-                batch.recordClient(clients[client.id]!)
-                clients[client.id] = client
-                batch.writes.append { [self] in try store.updateClient(clients[client.id]!) }
+                replaceClient(client, in: batch)
                 if stopNow && client.status == .disabled && !client.running.isEmpty {
                     stopped[client.id] = client.runningTaskIDs
                     try handBackTasks(of: client.id, reason: "its client \(client.name) was disabled with --now", in: batch)

@@ -280,9 +280,17 @@ extension Farm {
 
     /// Marks a client offline in `batch`, its row written in the batch's transaction.
     func takeOffline(_ clientID: Int64, in batch: ChangeBatch) {
-        guard let client = clients[clientID] else { return }
-        batch.recordClient(client)
-        clients[clientID]!.connection = .offline
-        batch.writes.append { [self] in try store.updateClient(clients[clientID]!) }
+        guard var client = clients[clientID] else { return }
+        client.connection = .offline
+        replaceClient(client, in: batch)
+    }
+
+    /// Puts `client` in place of its record in `batch`: in memory now (undone if the batch
+    /// fails), its row written in the batch's transaction.
+    func replaceClient(_ client: Client, in batch: ChangeBatch) {
+        guard let current = clients[client.id] else { return }
+        batch.recordClient(current)
+        clients[client.id] = client
+        batch.writes.append { [self] in try store.updateClient(clients[client.id]!) }
     }
 }
