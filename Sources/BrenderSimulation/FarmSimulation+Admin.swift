@@ -82,7 +82,7 @@ extension FarmSimulation {
             for index in workers.indices {
                 for slot in 0..<2 {
                     guard let sender = workers[index].sender, let task = try await farm.requestTask(sender, wait: 0, slot: slot) else { continue }
-                    let frames = Array(task.frameStart...task.frameEnd).filter { ($0 - task.frameStart) % task.frameStep == 0 }
+                    let frames = Array(task.chunk.frames)
                     let update = WorkerProtocol.TaskUpdate(
                         sender: sender, taskID: task.taskID, jobID: task.jobID, lease: task.lease, state: .completed,
                         framesDone: task.role == .render ? frames : [], log: "", logOffset: 0)

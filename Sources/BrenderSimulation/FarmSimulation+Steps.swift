@@ -139,7 +139,7 @@ extension FarmSimulation {
 
     private func progress(_ index: Int, slot: Int) async -> StepOutcome {
         guard workers[index].alive, let task = workers[index].held[slot] else { return .done }
-        let frames = Array(task.frameStart...task.frameEnd).filter { ($0 - task.frameStart) % task.frameStep == 0 }
+        let frames = Array(task.chunk.frames)
         let done = min(frames.count, (workers[index].framesDone[slot] ?? 0) + 1)
         workers[index].framesDone[slot] = task.role == .render ? done : 0
         let update = update(task, .running, from: index, frames: task.role == .render ? Array(frames.prefix(done)) : [])
@@ -149,7 +149,7 @@ extension FarmSimulation {
     private func finish(_ index: Int, slot: Int, _ outcome: SimulationEvent.Outcome, lost: Bool) async -> StepOutcome {
         guard workers[index].alive, let task = workers[index].held[slot] else { return .done }
         let state = WorkerProtocol.TaskState(rawValue: outcome.rawValue)!
-        let frames = Array(task.frameStart...task.frameEnd).filter { ($0 - task.frameStart) % task.frameStep == 0 }
+        let frames = Array(task.chunk.frames)
         let update = update(task, state, from: index, frames: state == .completed && task.role == .render ? frames : [])
         return await send(update, from: index, heard: !lost)
     }
