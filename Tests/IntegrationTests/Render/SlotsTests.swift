@@ -22,8 +22,10 @@ import Testing
     /// A stand-in `blender` (Python): says it is 3.4.1, prints what brender's device check
     /// prints on a machine with the GPU it was pinned to (GPU 9 is "broken": no device, as Cycles
     /// says then), takes `seconds` a frame, writes a real PNG per frame with Blender's `Saved:`
-    /// line, and appends how it was started to `record`.
-    private func standIn(in farm: TestFarm, record: String, seconds: Double) throws -> String {
+    /// line, and appends how it was started to `record`. While the file `hold` exists (for at
+    /// most 120 s), it waits before rendering: a test holds renders to look at the farm while
+    /// they run, however slow the machine.
+    private func standIn(in farm: TestFarm, record: String, hold: String, seconds: Double) throws -> String {
         let path = farm.directory.appendingPathComponent("stand-in/blender").path
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let script = #"""
@@ -62,6 +64,8 @@ import Testing
                     rendering = False
                 else:
                     print('BRENDER-DEVICE gpu "%s: Stand-in GPU %s"' % (kind, gpu), flush=True)
+            while rendering and os.path.exists("\#(hold)") and time.time() - start < 120:
+                time.sleep(0.05)
             if rendering:
                 for frame in frames(value("-f")):
                     print("Fra:%d Mem:1M | Time:00:00.00 | Sample 1/1" % frame, flush=True)
@@ -94,22 +98,27 @@ import Testing
     }
 
     /// A farm with its server started, the stand-in `blender`, the file its jobs name (the
-    /// stand-in does not read it) and where the stand-in records its invocations.
-    private func standInFarm(seconds: Double) throws -> (farm: TestFarm, blender: String, scene: String, record: String) {
+    /// stand-in does not read it), where the stand-in records its invocations, and the file
+    /// that holds its renders while it exists.
+    private func standInFarm(seconds: Double) throws -> (farm: TestFarm, blender: String, scene: String, record: String, hold: String) {
         let farm = try TestFarm()
         let record = farm.directory.appendingPathComponent("invocations.jsonl").path
-        let blender = try standIn(in: farm, record: record, seconds: seconds)
+        let hold = farm.directory.appendingPathComponent("hold-renders").path
+        let blender = try standIn(in: farm, record: record, hold: hold, seconds: seconds)
         let scene = farm.directory.appendingPathComponent("scene.blend").path
         try Data("BLENDER-stand-in".utf8).write(to: URL(fileURLWithPath: scene))
         try farm.startServer()
-        return (farm, blender, scene, record)
+        return (farm, blender, scene, record, hold)
     }
 
     @Test func gpuSlotsRenderAtOnceEachPinnedToItsGPUAndTheClientShowsOnce() async throws {
-        let (farm, blender, scene, record) = try standInFarm(seconds: 3)
+        let (farm, blender, scene, record, hold) = try standInFarm(seconds: 1)
         try farm.startWorker(name: "gpu-node", ["--blender", blender, "--cold", "--gpus", "0,1", "--threads", "4"])
         #expect(await eventually { try await farm.clients()["gpu-node"]?["slots"] == 2 })
 
+        // The first two renders are held until the client has been seen running both: on a
+        // loaded machine a render may otherwise end before a look at the farm comes round.
+        #expect(FileManager.default.createFile(atPath: hold, contents: nil))
         let output = farm.directory.appendingPathComponent("out").path
         let job = try await farm.submit(["file": .string(scene), "frames": "1-4", "output": .string(output + "/f_####")])
         #expect(await eventually(timeout: 60) { try await farm.clients()["gpu-node"]?["slots_busy"] == 2 })
@@ -120,6 +129,7 @@ import Testing
         let shown = try farm.run(["client", "show", "gpu-node"]).stdout.split(separator: "\n")
         #expect(shown.contains("slots:         2"), "\(shown)")
         #expect(shown.contains { $0.hasPrefix("tasks:         ") && $0.split(separator: ",").count == 2 }, "both running tasks: \(shown)")
+        try FileManager.default.removeItem(atPath: hold)
 
         #expect(await farm.waitForJob(job, timeout: 120) == "completed")
         let runs = try invocations(record)
@@ -154,7 +164,7 @@ import Testing
     }
 
     @Test func aTaskThatWouldFallBackToTheCPUFailsSayingSo() async throws {
-        let (farm, blender, scene, _) = try standInFarm(seconds: 0.1)
+        let (farm, blender, scene, _, _) = try standInFarm(seconds: 0.1)
         try farm.startWorker(name: "broken", ["--blender", blender, "--cold", "--gpus", "9"])
         let output = farm.directory.appendingPathComponent("out").path
         let job = try await farm.submit(["file": .string(scene), "frames": "1", "max_attempts": 1, "output": .string(output + "/f_####")])
