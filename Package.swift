@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "brender", targets: ["brender"]),
         .library(name: "BrenderKit", targets: ["BrenderKit"]),
+        .library(name: "FarmCore", targets: ["FarmCore"]),
     ],
     dependencies: [
         // HTTP server. Its default traits pull in swift-configuration, which brender does not use.
@@ -34,9 +35,17 @@ let package = Package(
             path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The farm's model and rules: clients, jobs and tasks, their lifecycles and the
+        // scheduling policy. It depends on nothing (no HTTP, NIO, SQLite or logging), reads no
+        // clock and draws no random number: every time it needs is given (README "Architecture").
+        .target(
+            name: "FarmCore",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "BrenderKit",
             dependencies: [
+                "FarmCore",
                 "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,13 +75,13 @@ let package = Package(
         // Real processes for integration tests and benchmarks: a posix_spawn child and a test farm.
         .target(
             name: "BrenderTesting",
-            dependencies: ["BrenderKit"],
+            dependencies: ["FarmCore", "BrenderKit"],
             swiftSettings: swiftSettings
         ),
         // The deterministic simulation of the farm (README "Deterministic simulation").
         .target(
             name: "BrenderSimulation",
-            dependencies: ["BrenderKit", "BrenderTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FarmCore", "BrenderKit", "BrenderTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -82,19 +91,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "brender-bench",
-            dependencies: ["BrenderKit", "BrenderTesting"],
+            dependencies: ["FarmCore", "BrenderKit", "BrenderTesting"],
             path: "Benchmarks/brender-bench",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "BrenderKitTests",
-            dependencies: ["BrenderKit", "BrenderTesting", "BrenderSimulation"],
+            dependencies: ["FarmCore", "BrenderKit", "BrenderTesting", "BrenderSimulation"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
             // Depends on the executable so `swift test` builds the binary the tests run.
-            dependencies: ["BrenderKit", "BrenderTesting", "brender", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["FarmCore", "BrenderKit", "BrenderTesting", "brender", .product(name: "NIOHTTP1", package: "swift-nio")],
             // The browser scenario, run by DashboardBrowserTests with python3 and selenium.
             exclude: ["Dashboard/dashboard_scenario.py"],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 /// The dispatch rules written again, small and plain, to judge each task the farm hands out
 /// against the state it was handed out from.

@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 /// The rules every state of the farm keeps, checked on a ``FarmSnapshot``, and a small model
 /// of the dispatch rules that says whether a task the farm handed out was the right one.

@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 extension FarmSimulation {
     /// An admin action on the job or client at `index` (modulo how many there are).

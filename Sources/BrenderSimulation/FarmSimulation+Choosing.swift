@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 extension FarmSimulation {
     /// Most tasks the farm holds before submissions pause (the checks read the whole farm after

@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 /// What one event did: whether the farm refused it (then it must have changed nothing), and
 /// what a check made during it found.

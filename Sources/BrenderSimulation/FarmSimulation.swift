@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 import Foundation
 import Logging
 import Synchronization

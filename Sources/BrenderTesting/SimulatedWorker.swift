@@ -1,4 +1,5 @@
 import BrenderKit
+import FarmCore
 
 extension WorkerProtocol.Registration {
     /// A registration for a simulated worker whose key follows from its name, so a test can

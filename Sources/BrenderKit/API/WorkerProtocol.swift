@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// The messages between `brender worker` and the server (`POST /worker/...`).

@@ -1,3 +1,5 @@
+import FarmCore
+
 /// A job's progress as a person follows it: frames done of the total, status, the rate and the
 /// time left. On a terminal it redraws one bar on standard error (colours unless `NO_COLOR` is
 /// set or the terminal is dumb); otherwise it prints a line on standard output per change.

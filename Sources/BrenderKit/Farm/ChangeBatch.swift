@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The changes one request makes to the farm's memory, with what it takes to undo them.
 ///
 /// The farm applies lifecycle transitions to memory as it decides them (so later rules see

@@ -1,3 +1,4 @@
+import FarmCore
 import Logging
 
 extension Farm {

@@ -1,3 +1,4 @@
+import FarmCore
 import Logging
 
 /// Where the lifecycles meet the farm's state: every status change goes through ``apply(_:to:at:in:)``

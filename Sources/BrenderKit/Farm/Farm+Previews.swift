@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// The frames of a job as the dashboard's contact sheet shows them: every frame, whether it is

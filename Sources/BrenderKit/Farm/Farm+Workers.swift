@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 import Logging
 
@@ -18,8 +19,11 @@ extension Farm {
             throw FarmError.invalid("'\(registration.name)' is not a valid client name; expected \(FieldType.name.summary)", field: "name")
         }
         let tags = try registration.tags.map { tags throws(FarmError) in
-            try FarmError.checking { () throws(APIError) in
-                try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(\.stringValue)
+            do throws(APIError) {
+                return try schema.value(.array(tags.map(JSONValue.string)), for: schema.field("tags")!, path: "tags").arrayValue!.compactMap(
+                    \.stringValue)
+            } catch {
+                throw FarmError.invalid(error.message, field: error.field)
             }
         }
         let digest = Client.keyDigest(registration.key)

@@ -1,3 +1,4 @@
+import FarmCore
 import Synchronization
 
 /// A change of the farm as readers of the event stream (`GET /events`) see it: a job's or a

@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The farm's whole state at one moment, as plain values: what the deterministic simulator checks
 /// its invariants on, and compares before and after a restart or a refused request.
 public struct FarmSnapshot: Sendable, Equatable {

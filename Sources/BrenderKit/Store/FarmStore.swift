@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// brender's durable state in SQLite: the write-through half of the farm.

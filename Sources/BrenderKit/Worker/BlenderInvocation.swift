@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// The command line that renders a task's frames with Blender, and where each frame's file lands.

@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// Encodes a job's rendered frames into an H.264 MP4 with Debian's ffmpeg: the last task of a

@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct ItemSchemaTests {
     let schema = Client.schema

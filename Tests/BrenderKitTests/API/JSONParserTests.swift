@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct JSONParserTests {
     private func parse(_ text: String) throws(JSONParseError) -> JSONValue { try JSONValue.parse(Data(text.utf8)) }

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct ProgressLineTests {
     @Test func theRateAndTimeLeftComeFromFramesDoneWhileWatching() {

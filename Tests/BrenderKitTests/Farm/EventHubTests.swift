@@ -1,6 +1,7 @@
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct EventHubTests {
     private func jobEvent(_ id: Int64) -> FarmEvent.Body { .jobDeleted(id) }

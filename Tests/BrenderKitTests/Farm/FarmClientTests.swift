@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// A logger that drops everything, so test output shows only test results.
 let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// What the dashboard reads from the farm: sorted and searched pages, the overview, a job's time
 /// left, and the contact sheet with the previews workers send.

@@ -4,6 +4,7 @@ import Logging
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct FarmJobTests {
     let fixture: FarmFixture

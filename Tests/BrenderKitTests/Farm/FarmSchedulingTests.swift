@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// The production rules on a real farm (a temporary database, a hand-moved clock).
 @Suite struct FarmSchedulingTests {

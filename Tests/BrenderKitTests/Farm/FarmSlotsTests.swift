@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// A client with several slots runs one task in each at once: each slot asks for work on its
 /// own, a slot's request hands back only that slot's lost task, and the client shows once, with

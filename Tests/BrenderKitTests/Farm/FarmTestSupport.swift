@@ -1,6 +1,7 @@
 import BrenderTesting
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// Worker calls by client id, as the unit tests make them: the farm supplies the key the client
 /// registered with (or, after a reopen, the simulated key of its name), so each test speaks for

@@ -2,6 +2,7 @@ import BrenderTesting
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct FrameSpecTests {
     private func frames(_ text: String) throws -> [Int] { try FrameSpec(parsing: text).frames }

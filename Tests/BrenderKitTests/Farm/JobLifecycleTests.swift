@@ -1,6 +1,7 @@
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct JobLifecycleTests {
     let time = 2_000.0

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct TaskLifecycleTests {
     let time = 1_000.0

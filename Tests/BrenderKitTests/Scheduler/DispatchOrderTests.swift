@@ -2,6 +2,7 @@ import BrenderTesting
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct DispatchOrderTests {
     @Test func higherPriorityThenOlderThenLowerID() {

@@ -1,5 +1,6 @@
 import BrenderKit
 import BrenderSimulation
+import FarmCore
 import Testing
 
 /// The deterministic simulation: it runs the real farm through seeded events and its checks

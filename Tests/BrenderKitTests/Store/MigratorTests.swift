@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 /// A fresh database file in a temporary directory, removed afterwards.
 final class TemporaryDatabase {

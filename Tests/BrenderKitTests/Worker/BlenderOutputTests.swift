@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import BrenderKit
+@testable import FarmCore
 
 @Suite struct BlenderOutputParserTests {
     @Test func progressLinesGiveTheFrameAndSamples() {

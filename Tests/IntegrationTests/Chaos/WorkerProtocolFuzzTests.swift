@@ -1,5 +1,6 @@
 import BrenderKit
 import BrenderTesting
+import FarmCore
 import Foundation
 import NIOHTTP1
 import Testing

@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// `brender client list|show|update|delete`.

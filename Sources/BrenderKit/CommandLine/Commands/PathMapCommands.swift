@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// `brender pathmap list|set|delete`: shared storage under its name on each platform.

@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// `brender task ...`: a job's tasks and their logs.

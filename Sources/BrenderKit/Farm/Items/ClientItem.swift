@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The `client` item of the API: its fields and their values.
 extension Client {
     public static let schema = ItemSchema(

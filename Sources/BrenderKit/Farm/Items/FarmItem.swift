@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The `farm` item of the API: one record of the whole farm at a glance (what the dashboard's
 /// overview and `brender status` show). Read-only.
 enum FarmItem {

@@ -1,3 +1,5 @@
+import FarmCore
+
 /// What the API's items need from the farm to show derived fields: the time (for slow tasks),
 /// the slow-task rule, and the clients (for names).
 struct ItemContext {

@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// The `job` item of the API: its fields, their values, and the checks on a new job and on

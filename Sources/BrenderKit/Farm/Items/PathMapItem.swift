@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The `pathmap` item of the API: named path prefixes per platform.
 extension PathMap {
     public static let schema = ItemSchema(

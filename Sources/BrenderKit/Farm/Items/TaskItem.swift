@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The `task` item of the API: its fields and their values. The rules of its status are
 /// ``TaskLifecycle``'s.
 extension RenderTask {

@@ -3,7 +3,7 @@
 /// A worker reports each Blender build it has as a capability `blender-VERSION` (`blender-3.4.1`);
 /// a job's `blender_version` is a prefix at a dot boundary: `3.4` matches 3.4 and 3.4.1, not 3.41.
 public enum BlenderVersions {
-    static let prefix = "blender-"
+    public static let prefix = "blender-"
 
     /// The capability that says a worker has `version`.
     public static func capability(_ version: String) -> String { prefix + version }

@@ -57,11 +57,6 @@ public struct Client: Sendable {
     public var timeZone: String = ""
     /// What the node can do besides rendering, e.g. `ffmpeg` (video tasks).
     public var capabilities: [String] = []
-    /// What is stored of a worker key.
-    public static func keyDigest(_ key: String) -> String {
-        SHA256.credentialDigest(key)
-    }
-
     public init(
         id: Int64, name: String, hostname: String, platform: String, tags: [String], status: Status = .enabled,
         connection: Connection = .online, version: String, registeredAt: Double, lastSeen: Double,

@@ -3,15 +3,15 @@
 ///
 /// Owned by the ``Farm`` actor; never shared. Statuses in it change only through the lifecycles
 /// (``TaskLifecycle``, ``JobLifecycle``), applied by the farm.
-final class JobRuntime {
-    var job: Job
-    private(set) var tasks: [RenderTask]
+public final class JobRuntime {
+    public var job: Job
+    public private(set) var tasks: [RenderTask]
     /// Tasks per role and status: `counts[role.index][status.index]`.
     private var counts: [[Int]]
-    private(set) var framesTotal: Int
-    private(set) var framesDone: Int
+    public private(set) var framesTotal: Int
+    public private(set) var framesDone: Int
     /// Failed tasks per client; a client at the job's threshold gets none of its tasks.
-    var blocklist: Blocklist
+    public var blocklist: Blocklist
     /// Bumped whenever a completed render task comes or goes: the median below is then stale.
     private var durationsVersion = 0
     /// The median duration of completed render tasks and how many there were, as of a version.
@@ -22,7 +22,7 @@ final class JobRuntime {
     private var completedSeconds = 0.0
     private var completedFrames = 0
 
-    init(job: Job, tasks: [RenderTask], blocklist: Blocklist = Blocklist()) {
+    public init(job: Job, tasks: [RenderTask], blocklist: Blocklist = Blocklist()) {
         self.job = job
         self.tasks = tasks
         self.blocklist = blocklist
@@ -46,7 +46,7 @@ final class JobRuntime {
     /// About how many seconds until every frame is rendered: the frames left at the pace of the
     /// completed tasks (seconds per frame), spread over the render tasks running now. Nil when
     /// there is no pace yet, or nothing runs (it waits for clients); 0 when every frame is done.
-    var secondsLeft: Int? {
+    public var secondsLeft: Int? {
         let left = framesTotal - framesDone
         guard left > 0 else { return 0 }
         let running = count(.active, role: .render)
@@ -55,16 +55,16 @@ final class JobRuntime {
         return Int((Double(left) * perFrame / Double(running)).rounded(.up))
     }
 
-    var firstTaskID: Int64 { tasks.first?.id ?? 0 }
+    public var firstTaskID: Int64 { tasks.first?.id ?? 0 }
 
-    func count(_ status: TaskStatus) -> Int { counts[0][status.index] + counts[1][status.index] }
+    public func count(_ status: TaskStatus) -> Int { counts[0][status.index] + counts[1][status.index] }
 
-    func count(_ status: TaskStatus, role: RenderTask.Role) -> Int { counts[role.index][status.index] }
+    public func count(_ status: TaskStatus, role: RenderTask.Role) -> Int { counts[role.index][status.index] }
 
-    var queuedCount: Int { count(.queued) }
+    public var queuedCount: Int { count(.queued) }
 
     /// The index of the task with `id`, if it belongs to this job.
-    func index(of taskID: Int64) -> Int? {
+    public func index(of taskID: Int64) -> Int? {
         guard let first = tasks.first?.id else { return nil }
         let index = Int(taskID - first)
         return index >= 0 && index < tasks.count && tasks[index].id == taskID ? index : nil
@@ -72,7 +72,7 @@ final class JobRuntime {
 
     /// Replaces the task at `index`, keeping the counters and cursor right. Only the farm's
     /// lifecycle code calls it.
-    func replace(at index: Int, with task: RenderTask) {
+    public func replace(at index: Int, with task: RenderTask) {
         let old = tasks[index]
         counts[old.role.index][old.status.index] -= 1
         counts[task.role.index][task.status.index] += 1
@@ -94,7 +94,7 @@ final class JobRuntime {
     /// The first queued task `client` may take (see ``DispatchPolicy``): one it has not failed
     /// before, or any queued task when `mayRetryOwnFailures` (no other client could take it).
     /// A video task waits until every render task completed, and needs a client with ffmpeg.
-    func nextQueued(for client: Client, mayRetryOwnFailures: (RenderTask) -> Bool) -> Int? {
+    public func nextQueued(for client: Client, mayRetryOwnFailures: (RenderTask) -> Bool) -> Int? {
         guard queuedCount > 0 else { return nil }
         while cursor < tasks.count && tasks[cursor].status != .queued { cursor += 1 }
         var index = cursor
@@ -111,19 +111,19 @@ final class JobRuntime {
     }
 
     /// Whether every render task completed (a video task may start).
-    var rendersCompleted: Bool {
+    public var rendersCompleted: Bool {
         counts[RenderTask.Role.render.index][TaskStatus.completed.index] == tasks.count - counts[RenderTask.Role.video.index].reduce(0, +)
     }
 
-    var dispatchKey: DispatchOrder.Key {
+    public var dispatchKey: DispatchOrder.Key {
         DispatchOrder.Key(priority: job.priority, createdAt: job.createdAt, jobID: job.id)
     }
 
     /// Whether the job belongs in the dispatch order.
-    var isDispatchable: Bool { job.status.isDispatchable && queuedCount > 0 }
+    public var isDispatchable: Bool { job.status.isDispatchable && queuedCount > 0 }
 
     /// What the job's rules need to know about its tasks.
-    var tally: TaskTally {
+    public var tally: TaskTally {
         var tally = TaskTally()
         tally.queued = count(.queued)
         tally.active = count(.active)
@@ -141,7 +141,7 @@ final class JobRuntime {
     }
 
     /// The frames of the failed render tasks, as a frame spec.
-    var failedFrames: String {
+    public var failedFrames: String {
         var ranges: [String] = []
         for task in tasks where task.status == .failed && task.role == .render {
             ranges.append(task.chunk.description)
@@ -153,7 +153,7 @@ final class JobRuntime {
     ///
     /// Worked out when asked (a read that shows slow tasks) and kept until a task completes or
     /// is requeued: completing a task must not cost the dispatch path anything.
-    func medianDuration(minimum: Int) -> Double? {
+    public func medianDuration(minimum: Int) -> Double? {
         if medianCache?.version != durationsVersion {
             var durations = tasks.compactMap(Self.duration(of:))
             durations.sort()
@@ -181,5 +181,5 @@ extension TaskStatus {
 }
 
 extension RenderTask.Role {
-    var index: Int { self == .render ? 0 : 1 }
+    public var index: Int { self == .render ? 0 : 1 }
 }

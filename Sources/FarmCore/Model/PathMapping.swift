@@ -15,7 +15,7 @@ public enum PathPlatform: String, Sendable, CaseIterable {
         }
     }
 
-    var separator: Character { self == .windows ? "\\" : "/" }
+    public var separator: Character { self == .windows ? "\\" : "/" }
 }
 
 /// One shared storage location under its name on each platform, e.g. `projects`:
@@ -62,7 +62,7 @@ public enum PathMapping {
 
     /// How many characters of `path` the prefix covers, or nil when it does not match at a
     /// component boundary.
-    static func matchLength(of prefix: String, platform: PathPlatform, in path: String) -> Int? {
+    public static func matchLength(of prefix: String, platform: PathPlatform, in path: String) -> Int? {
         var trimmed = prefix
         while let last = trimmed.last, last == "/" || last == "\\", trimmed.count > 1 { trimmed.removeLast() }
         guard !trimmed.isEmpty, path.count >= trimmed.count else { return nil }

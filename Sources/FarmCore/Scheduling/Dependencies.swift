@@ -1,8 +1,8 @@
 /// The rules of `--after`: a job runs once every job it names completed; it never runs when one
 /// of them failed, was canceled or deleted; and no job may end up waiting for itself.
-enum Dependencies {
+public enum Dependencies {
     /// Where a job's dependencies stand, given each one's status (nil: it does not exist).
-    static func state(of after: [Int64], status: (Int64) -> JobStatus?) -> DependencyState {
+    public static func state(of after: [Int64], status: (Int64) -> JobStatus?) -> DependencyState {
         var pending: [Int64] = []
         for id in after {
             switch status(id) {
@@ -18,7 +18,7 @@ enum Dependencies {
 
     /// The chain of jobs that would wait for itself if `jobID` waited for `after`, as
     /// `[jobID, ..., jobID]`, or nil when there is no cycle.
-    static func cycle(from jobID: Int64, after: [Int64], dependencies: (Int64) -> [Int64]) -> [Int64]? {
+    public static func cycle(from jobID: Int64, after: [Int64], dependencies: (Int64) -> [Int64]) -> [Int64]? {
         // Depth-first from each new dependency, looking for jobID.
         var visited: Set<Int64> = []
         func search(_ id: Int64, path: [Int64]) -> [Int64]? {

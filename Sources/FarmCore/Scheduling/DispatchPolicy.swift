@@ -7,15 +7,15 @@ import Foundation
 /// given the first queued task of the first job in dispatch order (priority, then age) whose
 /// tags it has and whose blocklist does not hold it. A task that failed on a client goes to
 /// other clients first, and back to that one only when no other could take it.
-enum DispatchPolicy {
+public enum DispatchPolicy {
     /// Whether `client` may be given a new task at `time` (in a slot that runs nothing).
-    static func takesWork(_ client: Client, at time: Double) -> Bool {
+    public static func takesWork(_ client: Client, at time: Double) -> Bool {
         client.status == .enabled && client.connection == .online && client.running.count < client.slots
             && !isInWorkingHours(client, at: time)
     }
 
     /// Whether `time` falls in the client's working hours (its user's time: no new tasks).
-    static func isInWorkingHours(_ client: Client, at time: Double) -> Bool {
+    public static func isInWorkingHours(_ client: Client, at time: Double) -> Bool {
         guard let schedule = client.schedule else { return false }
         let zone = TimeZone(identifier: client.timeZone) ?? TimeZone(secondsFromGMT: 0)!
         return schedule.contains(time, timeZone: zone)
@@ -23,34 +23,34 @@ enum DispatchPolicy {
 
     /// Whether the client may take the job's tasks at all: it has the job's tags, the job's
     /// blocklist does not hold it, and for a command job its worker allows commands.
-    static func canRun(_ runtime: JobRuntime, on client: Client) -> Bool {
+    public static func canRun(_ runtime: JobRuntime, on client: Client) -> Bool {
         runtime.job.tags.allSatisfy(client.tags.contains) && !runtime.blocklist.isBlocked(client.id, threshold: runtime.job.blocklistThreshold)
             && (runtime.job.kind != .command || runsCommands(client)) && hasBlender(for: runtime.job, client)
     }
 
     /// Whether the client has the Blender version the job asks for (any job that asks for none).
-    static func hasBlender(for job: Job, _ client: Client) -> Bool {
+    public static func hasBlender(for job: Job, _ client: Client) -> Bool {
         guard let requested = job.blenderVersion else { return true }
         return BlenderVersions.satisfies(client.capabilities, requested: requested)
     }
 
     /// Whether the client's worker runs command jobs (started with `--allow-commands`).
-    static func runsCommands(_ client: Client) -> Bool {
+    public static func runsCommands(_ client: Client) -> Bool {
         client.capabilities.contains("commands")
     }
 
     /// Whether the client can run a video task (its worker found ffmpeg).
-    static func canEncodeVideo(_ client: Client) -> Bool {
+    public static func canEncodeVideo(_ client: Client) -> Bool {
         client.capabilities.contains("ffmpeg")
     }
 
     /// How many jobs of the same priority a worker starting a fresh Blender looks at for one that
     /// nobody renders yet.
-    static let spreadLookahead = 16
+    public static let spreadLookahead = 16
 
     /// The task `client` gets next, as (job, task index), or nil.
     /// - Parameter warmJob: the job whose file the asking slot's Blender has loaded.
-    static func choose(
+    public static func choose(
         for client: Client, warmJob: Int64? = nil, order: DispatchOrder, jobs: [Int64: JobRuntime], clients: [Int64: Client], at time: Double
     ) -> (JobRuntime, Int)? {
         guard takesWork(client, at: time) else { return nil }
@@ -89,7 +89,7 @@ enum DispatchPolicy {
 
     /// Why no client could ever run the job, or nil when one could. Only clients that exist
     /// count (offline or disabled ones may come back); a farm with no clients yet waits.
-    static func whyNoClientCanRun(_ runtime: JobRuntime, clients: some Collection<Client>) -> String? {
+    public static func whyNoClientCanRun(_ runtime: JobRuntime, clients: some Collection<Client>) -> String? {
         guard !clients.isEmpty else { return nil }
         let job = runtime.job
         let needsVideo = runtime.count(.queued, role: .video) > 0

@@ -8,7 +8,7 @@ import Foundation
 /// every day. A range that ends before it starts runs past midnight (`22:00-06:00`) and belongs
 /// to the day it starts on. Times are the worker's local time.
 public struct WorkingHours: Sendable, Equatable, CustomStringConvertible {
-    struct Rule: Sendable, Equatable {
+    public struct Rule: Sendable, Equatable {
         /// 0 = Monday ... 6 = Sunday.
         var days: Set<Int>
         /// Minutes after midnight.
@@ -16,10 +16,10 @@ public struct WorkingHours: Sendable, Equatable, CustomStringConvertible {
         var end: Int
     }
 
-    var rules: [Rule]
+    public var rules: [Rule]
     public let description: String
 
-    static let dayNames = ["mo", "tu", "we", "th", "fr", "sa", "su"]
+    public static let dayNames = ["mo", "tu", "we", "th", "fr", "sa", "su"]
 
     /// Parses a schedule. - Throws: a message saying what is wrong, for people.
     public init(parsing text: String) throws(FarmError) {
@@ -70,7 +70,7 @@ public struct WorkingHours: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether the moment `weekday` (0 = Monday), `minute` (after midnight) is inside the hours.
-    func contains(weekday: Int, minute: Int) -> Bool {
+    public func contains(weekday: Int, minute: Int) -> Bool {
         rules.contains { rule in
             if rule.start < rule.end {
                 return rule.days.contains(weekday) && minute >= rule.start && minute < rule.end

@@ -7,7 +7,7 @@ public enum DependencyState: Sendable, Equatable {
     /// One failed, was canceled or deleted: the job cannot run. The text says which and why.
     case broken(String)
 
-    var isBroken: Bool {
+    public var isBroken: Bool {
         if case .broken = self { return true }
         return false
     }
@@ -30,7 +30,7 @@ public struct TaskTally: Sendable, Equatable {
     public var failedFrames = ""
 
     /// What failed, for messages: "frames 12,40-42", "the video", or both.
-    var failures: String {
+    public var failures: String {
         let frames = failedFrames.isEmpty ? nil : "frames \(failedFrames)"
         let video = videoFailed ? "the video" : nil
         return [frames, video].compactMap { $0 }.joined(separator: " and ")
