@@ -269,9 +269,15 @@ extension Farm {
             UnwrittenChange(change: JobChangeInParts(jobID: $0.job.id, kind: .delete), taskIDs: [])
         }
         let whole = ids.filter { id in !inParts.contains { $0.change.jobID == id } }
-        try writeThrough {
-            for id in whole { try store.deleteJob(id: id) }
-            for pending in inParts { try store.beginChangeInParts(pending.change) }
+        // One transaction: the deleted rows, and the jobs that waited for a deleted job, which can
+        // no longer run. A crash between two writes would leave them queued for good.
+        let deleting = Set(ids)
+        try change { batch throws(FarmError) in
+            for id in ids { try dependenciesChanged(of: id, in: batch, deleting: deleting) }
+            batch.writes.append { [store] in
+                for id in whole { try store.deleteJob(id: id) }
+                for pending in inParts { try store.beginChangeInParts(pending.change) }
+            }
         }
         for pending in inParts { unwritten[pending.change.jobID] = pending }
         for runtime in matches {
@@ -288,11 +294,6 @@ extension Farm {
             }
             logger.info("job deleted", metadata: ["job": "\(runtime.job.id)"])
             events.publish(.jobDeleted(runtime.job.id))
-        }
-        // Jobs that waited for a deleted job can no longer run (checked again by the invariant
-        // repair should this write fail).
-        _ = try? change { batch throws(FarmError) in
-            for id in ids { try dependenciesChanged(of: id, in: batch) }
         }
         for id in ids { dependents[id] = nil }
         if !inParts.isEmpty { writeChangesInParts() }

@@ -213,18 +213,19 @@ extension Farm {
         try apply(.noCapableClient("no client can run it: \(why)"), to: runtime, in: batch)
     }
 
-    /// Where a job's `--after` jobs stand.
-    func dependencyState(of job: Job) -> DependencyState {
-        Dependencies.state(of: job.after) { jobs[$0]?.job.status }
+    /// Where a job's `--after` jobs stand, those in `deleting` taken as deleted.
+    func dependencyState(of job: Job, deleting: Set<Int64> = []) -> DependencyState {
+        Dependencies.state(of: job.after) { deleting.contains($0) ? nil : jobs[$0]?.job.status }
     }
 
-    /// A job finished, came back or went away: the jobs that wait for it look again.
-    func dependenciesChanged(of jobID: Int64, in batch: ChangeBatch) throws(FarmError) {
-        for id in dependents[jobID] ?? [] {
+    /// A job finished, came back or went away (is among `deleting`, in the same change): the jobs
+    /// that wait for it look again.
+    func dependenciesChanged(of jobID: Int64, in batch: ChangeBatch, deleting: Set<Int64> = []) throws(FarmError) {
+        for id in dependents[jobID] ?? [] where !deleting.contains(id) {
             // A job that has not started yet waits again when a job it waits for comes back.
             guard let runtime = jobs[id], runtime.job.status == .waiting || (runtime.job.status == .queued && runtime.job.startedAt == nil)
             else { continue }
-            try apply(.dependenciesChanged(dependencyState(of: runtime.job)), to: runtime, in: batch)
+            try apply(.dependenciesChanged(dependencyState(of: runtime.job, deleting: deleting)), to: runtime, in: batch)
             if runtime.job.status.isDispatchable { try checkCapability(runtime, in: batch) }
         }
     }

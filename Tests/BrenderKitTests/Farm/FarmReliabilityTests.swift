@@ -104,6 +104,19 @@ import Testing
         #expect(task["status"] == "queued")
     }
 
+    @Test func aJobThatWaitedForADeletedJobFailsInTheTransactionThatDeletesIt() async throws {
+        let first = try await submit("1")
+        let values: [String: JSONValue] = ["type": "command", "argv": ["true"], "frames": "1", "after": [.int(first)]]
+        let waiting = try await farm.handle(APIRequest(item: "job", action: "create", values: values)).items[0]["id"]!.intValue!
+        try await farm.injectStoreFault(.crash(afterCommits: 1))
+        _ = try await farm.handle(APIRequest(item: "job", action: "delete", filters: ["id": .int(first)]))
+        let reopened = try fixture.reopen()
+        let jobs = try await reopened.handle(APIRequest(item: "job", action: "read")).items
+        #expect(jobs.map { $0["id"] } == [.int(waiting)], "the delete held")
+        #expect(jobs.first?["status"] == "failed", "\(jobs)")
+        #expect(jobs.first?["reason"] == .string("job \(first), which it waits for, was deleted"))
+    }
+
     @Test func theInvariantsAreCheckedAtStartUpToo() async throws {
         let w = try await worker("w")
         try await submit("1")
