@@ -31,8 +31,13 @@ extension Farm {
                 field: "slot")
         }
         let asking = WorkerSlot(clientID: sender.clientID, slot: slot)
-        try releaseLostTask(of: sender.clientID, slot: slot, reason: "its worker asked for new work without reporting it (an answer was lost)")
-        if let assignment = try assignTask(to: asking, warmJob: warmJob) { return assignment }
+        // One transaction: a request refused (a full disk) hands nothing back either.
+        let assignment = try change { batch throws(FarmError) in
+            try handBackTasks(
+                of: sender.clientID, slot: slot, reason: "its worker asked for new work without reporting it (an answer was lost)", in: batch)
+            return try startNextTask(for: asking, warmJob: warmJob, in: batch)
+        }
+        if let assignment { return assignment }
         let wait = min(Farm.maxWait, max(0, wait))
         guard wait > 0, !isShuttingDown else { return nil }
         return await withCheckedContinuation { continuation in
@@ -86,11 +91,6 @@ extension Farm {
         for (slot, assignment) in started {
             waiters.remove(slot)?.continuation.resume(returning: assignment)
         }
-    }
-
-    /// Chooses the next task for a client's slot and starts it (committed before it returns).
-    func assignTask(to slot: WorkerSlot, warmJob: Int64? = nil) throws(FarmError) -> WorkerProtocol.Assignment? {
-        try change { batch throws(FarmError) in try startNextTask(for: slot, warmJob: warmJob, in: batch) }
     }
 
     /// Starts the task ``DispatchPolicy`` chooses for the slot, in `batch`.

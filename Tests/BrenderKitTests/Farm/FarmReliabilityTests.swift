@@ -104,6 +104,23 @@ import Testing
         #expect(task["status"] == "queued")
     }
 
+    @Test func askingForWorkHandsBackTheLostTaskAndStartsTheNextInOneTransaction() async throws {
+        let w = try await worker("w")
+        try await submit("1-2")
+        let lost = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        // The answer never arrived: the worker asks again, on a server that dies after one commit.
+        try await farm.injectStoreFault(.crash(afterCommits: 1))
+        let next = try #require(try await farm.requestTask(clientID: w, wait: 0))
+        let reopened = try fixture.reopen()
+        let tasks = try await reopened.handle(APIRequest(item: "task", action: "read")).items
+        let active = tasks.filter { $0["status"] == "active" }
+        #expect(active.map { $0["id"] } == [.int(next.taskID)], "\(tasks)")
+        #expect(active.first?["attempts"] == .int(Int64(next.lease)))
+        #expect(tasks.count { $0["status"] == "queued" } == 1)
+        if next.taskID != lost.taskID { #expect(try await task(lost.taskID, on: reopened)["status"] == "queued") }
+        #expect(await reopened.repairInvariants().isEmpty)
+    }
+
     @Test func aJobThatWaitedForADeletedJobFailsInTheTransactionThatDeletesIt() async throws {
         let first = try await submit("1")
         let values: [String: JSONValue] = ["type": "command", "argv": ["true"], "frames": "1", "after": [.int(first)]]
