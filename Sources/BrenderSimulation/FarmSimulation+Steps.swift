@@ -4,11 +4,12 @@ import FarmCore
 /// What one event did: whether the farm refused it (then it must have changed nothing), and
 /// what a check made during it found.
 struct StepOutcome {
-    var refused = false
+    /// Why the farm refused the event, when it did.
+    var refusal: String?
     var problems: [String] = []
 
     static let done = StepOutcome()
-    static let refusal = StepOutcome(refused: true)
+    static func refused(_ why: String) -> StepOutcome { StepOutcome(refusal: why) }
 }
 
 extension FarmSimulation {
@@ -99,7 +100,7 @@ extension FarmSimulation {
             workers[index] = w
             return .done
         } catch {
-            return .refusal
+            return .refused(error.message)
         }
     }
 
@@ -120,7 +121,7 @@ extension FarmSimulation {
             assignment = try await farm.requestTask(sender, wait: 0, slot: slot)
         } catch {
             if error.code == .forbidden { workers[index].alive = false }
-            return .refusal
+            return .refused(error.message)
         }
         // The slot's earlier task, if it held one, went back to the queue.
         if let old = workers[index].held[slot] { workers[index].oldUpdates.append(update(old, .running, from: index)) }
@@ -178,9 +179,9 @@ extension FarmSimulation {
             reply = try await farm.updateTask(update)
         } catch {
             if error.code == .forbidden { workers[index].alive = false }
-            return reclaims ? .done : .refusal
+            return reclaims ? .done : .refused(error.message)
         }
-        guard listening, await heard() else { return reply.accepted ? .done : .refusal }
+        guard listening, await heard() else { return reply.accepted ? .done : .refused(reply.reason ?? "not accepted") }
         let slot = workers[index].held.first { $0.value.taskID == update.taskID && $0.value.lease == update.lease }?.key
         if reply.accepted && update.state == .completed && reply.logOffset.map({ $0 >= update.logOffset + update.log.utf8.count }) ?? true {
             acknowledged[update.jobID, default: [:]][update.taskID] = update.lease
@@ -191,7 +192,7 @@ extension FarmSimulation {
                 workers[index].held[slot] = nil
             }
         }
-        return reply.accepted ? .done : .refusal
+        return reply.accepted ? .done : .refused(reply.reason ?? "not accepted")
     }
 
     /// A worker request whose answer carries nothing the worker keeps.
@@ -204,7 +205,7 @@ extension FarmSimulation {
                 workers[index].alive = false
                 workers[index].dropHeld()
             }
-            return .refusal
+            return .refused(error.message)
         }
     }
 
@@ -214,7 +215,7 @@ extension FarmSimulation {
             _ = try await farm.handle(request)
             return .done
         } catch {
-            return .refusal
+            return .refused(error.message)
         }
     }
 }

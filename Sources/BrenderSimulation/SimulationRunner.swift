@@ -35,7 +35,9 @@ public struct SimulationRunner {
             return nil
         }
         print("brender-sim: seed \(seed): FAILED \(failure)")
-        print("replay: brender-sim --seed \(seed) --events \(failure.eventIndex + 1)")
+        // The last event of a run is always the settling one: one more than the failing event's
+        // count keeps that event as it was.
+        print("replay: brender-sim --seed \(seed) --events \(failure.eventIndex + 2)")
         let shortened = try await shrink(Array(ran.prefix(failure.eventIndex + 1)), failing: failure)
         print("a shortened sequence of \(shortened.events.count) events that still fails (\(shortened.failure)):")
         // A long one is shown by its end; the replay command above gives it whole.
