@@ -1,8 +1,8 @@
 import Foundation
 
-/// Runs a simulation for the `brender-sim` command and the test: events in rounds, a line of
-/// progress now and then, and on a failure the seed, the command that replays it, and a
-/// shortened sequence of events that still fails.
+/// Runs a simulation for the `brender-sim` command and the test: the seed first (so a run
+/// stopped from outside can be replayed too), then its events, and on a failure the seed, the
+/// command that replays it, and a shortened sequence of events that still fails.
 public struct SimulationRunner {
     public var seed: UInt64
     public var events: Int
@@ -24,6 +24,7 @@ public struct SimulationRunner {
 
     /// Runs; returns the failure, if any.
     public func run() async throws -> SimulationFailure? {
+        print("brender-sim: seed \(seed), \(events) events (brender-sim --seed \(seed) --events \(events) runs them again)")
         let start = ContinuousClock.now
         let (ran, failure) = try await FarmSimulation.run(seed: seed, events: events, settleEvery: settleEvery)
         let seconds = (ContinuousClock.now - start) / .milliseconds(1) / 1000
