@@ -62,14 +62,14 @@ extension Farm {
                 throw error
             }
         }
+        let status = values["status"]?.stringValue.flatMap(Client.Status.init(rawValue:))
         var changed: [Client] = []
         for var client in matches {
             let before = client
-            if let status = values["status"]?.stringValue.flatMap(Client.Status.init(rawValue:)) { client.status = status }
             if let name = values["name"]?.stringValue { client.name = name }
             if let tags = values["tags"]?.arrayValue { client.tags = tags.compactMap(\.stringValue) }
             if let schedule { client.schedule = schedule }
-            if client != before { changed.append(client) }
+            if client != before || (status != nil && status != client.status) { changed.append(client) }
         }
         if values["tags"] != nil {
             try refuseStrandingJobs(withClients: changed, removing: [])
@@ -80,10 +80,11 @@ extension Farm {
         try change { batch throws(FarmError) in
             for client in changed {
                 replaceClient(client, in: batch)
-                if stopNow && client.status == .disabled && !client.running.isEmpty {
-                    stopped[client.id] = client.runningTaskIDs
-                    try handBackTasks(of: client.id, reason: "its client \(client.name) was disabled with --now", in: batch)
-                }
+                guard let status else { continue }
+                if status == .disabled && stopNow && !client.running.isEmpty { stopped[client.id] = client.runningTaskIDs }
+                try apply(
+                    status == .enabled ? .enable : .disable(now: stopNow), toClient: client.id,
+                    handBackReason: "its client \(client.name) was disabled with --now", in: batch)
             }
         }
         for client in changed where before[client.id]!.name != client.name {

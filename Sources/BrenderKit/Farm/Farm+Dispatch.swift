@@ -279,11 +279,20 @@ extension Farm {
         }
     }
 
-    /// Marks a client offline in `batch`, its row written in the batch's transaction.
-    func takeOffline(_ clientID: Int64, in batch: ChangeBatch) {
-        guard var client = clients[clientID] else { return }
-        client.connection = .offline
-        replaceClient(client, in: batch)
+    /// Applies a client event in `batch`: first the tasks it hands back
+    /// (``ClientEvent/handsBackTasks``, with `handBackReason`), then the client's new record, in
+    /// memory now and its row in the batch's transaction.
+    @discardableResult
+    func apply(_ event: ClientEvent, toClient id: Int64, handBackReason: @autoclosure () -> String, in batch: ChangeBatch) throws(FarmError)
+        -> ClientTransition?
+    {
+        guard clients[id] != nil else { return nil }
+        if let handBack = event.handsBackTasks {
+            try handBackTasks(of: id, reason: handBackReason(), resumable: handBack == .resumable, in: batch)
+        }
+        let transition = ClientLifecycle.apply(event, to: clients[id]!, at: now())
+        if transition.needsWrite { replaceClient(transition.client, in: batch) }
+        return transition
     }
 
     /// Puts `client` in place of its record in `batch`: in memory now (undone if the batch

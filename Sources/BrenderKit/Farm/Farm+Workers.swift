@@ -71,28 +71,23 @@ extension Farm {
     private func reattach(
         _ id: Int64, _ registration: WorkerProtocol.Registration, keyDigest: String, tags: [String]?, takeover: Bool
     ) throws(FarmError) -> WorkerProtocol.Registered {
-        // A worker that registers runs nothing: whatever it ran before it restarted goes back.
-        try releaseLostTask(of: id, reason: takeover ? "another worker took over its client's name" : "its worker restarted")
-        var client = clients[id]!
-        let previous = client
-        client.hostname = registration.hostname
-        client.platform = registration.platform
-        client.version = registration.version
-        if let tags { client.tags = tags }
-        client.connection = .online
-        client.lastSeen = now()
-        client.keyDigest = keyDigest
-        client.pid = registration.pid
-        client.timeZone = registration.timeZone
-        client.capabilities = registration.capabilities
-        client.slots = registration.slots
-        let updated = client
-        try writeThrough { try store.updateClient(updated) }
-        clients[id] = updated
+        let previous = clients[id]!
+        let worker = WorkerDescription(
+            hostname: registration.hostname, platform: registration.platform, version: registration.version, tags: tags, keyDigest: keyDigest,
+            pid: registration.pid, timeZone: registration.timeZone, capabilities: registration.capabilities, slots: registration.slots)
+        // Long polls of the process it replaces end first: none of them may be handed a task.
+        endWait(clientID: id)
+        // A worker that registers runs nothing: whatever the record ran goes back, in the
+        // transaction that attaches the worker.
+        try change { batch throws(FarmError) in
+            _ = try apply(
+                .attach(worker), toClient: id, handBackReason: takeover ? "another worker took over its client's name" : "its worker restarted",
+                in: batch)
+        }
+        let updated = clients[id]!
         clientIDsByKey[previous.keyDigest] = nil
         clientIDsByKey[updated.keyDigest] = id
         verifiedKeys[id] = registration.key
-        endWait(clientID: id)
         if takeover && !previous.keyDigest.isEmpty {
             logger.warning(
                 "client taken over by another worker process",
@@ -129,15 +124,14 @@ extension Farm {
             }
             verifiedKeys[client.id] = sender.key
         }
-        client.lastSeen = now()
-        let cameBack = client.connection == .offline
-        if cameBack {
-            client.connection = .online
-            let updated = client
-            try writeThrough { try store.updateClient(updated) }
+        let heard = ClientLifecycle.apply(.heard, to: client, at: now())
+        if heard.needsWrite {
+            try change { batch throws(FarmError) in replaceClient(heard.client, in: batch) }
+        } else {
+            clients[client.id] = heard.client
         }
-        clients[client.id] = client
-        if cameBack {
+        client = heard.client
+        if heard.connectionChanged {
             logger.info("client online", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "heard from again"])
             announce(client: client.id)
             dispatchToWaiters()
@@ -163,10 +157,7 @@ extension Farm {
     private func signOffWorker(_ sender: WorkerProtocol.Sender) throws(FarmError) {
         let client = try authenticate(sender)
         // The client goes offline in the transaction that hands back its tasks.
-        try change { batch throws(FarmError) in
-            try handBackTasks(of: client.id, reason: "its worker signed off", in: batch)
-            takeOffline(client.id, in: batch)
-        }
+        try change { batch throws(FarmError) in _ = try apply(.signOff, toClient: client.id, handBackReason: "its worker signed off", in: batch) }
         endWait(clientID: client.id)
         logger.info("client offline", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "signed off"])
     }
@@ -197,10 +188,7 @@ extension Farm {
             let reason = "its worker \(name) went offline (not heard from for \(Int(options.workerTimeout)) s)"
             // Each client goes offline in the transaction that hands back its tasks.
             do {
-                try change { batch throws(FarmError) in
-                    try handBackTasks(of: id, reason: reason, resumable: true, in: batch)
-                    takeOffline(id, in: batch)
-                }
+                try change { batch throws(FarmError) in _ = try apply(.silent, toClient: id, handBackReason: reason, in: batch) }
             } catch {
                 continue  // logged by writeThrough; the next sweep tries again
             }

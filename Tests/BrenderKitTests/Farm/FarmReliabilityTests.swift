@@ -89,6 +89,18 @@ import Testing
         #expect(await reopened.repairInvariants().isEmpty)
     }
 
+    @Test func aWorkerThatRegistersAgainTakesUpItsRecordInTheTransactionThatHandsBackItsTask() async throws {
+        let (reopened, task) = try await crashingAtTheSecondCommit { _ in
+            var restarted = WorkerProtocol.Registration.simulated("w")
+            restarted.hostname = "new-host"
+            _ = try await farm.register(restarted)
+        }
+        let client = try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]
+        #expect(client["hostname"] == "new-host" && client["connection"] == "online")
+        #expect(task["status"] == "queued")
+        #expect(await reopened.repairInvariants().isEmpty)
+    }
+
     @Test func aWorkerThatSignsOffGoesOfflineInTheTransactionThatHandsBackItsTask() async throws {
         let (reopened, task) = try await crashingAtTheSecondCommit { w in try await farm.signOff(clientID: w) }
         #expect(try await reopened.handle(APIRequest(item: "client", action: "read")).items[0]["connection"] == "offline")
