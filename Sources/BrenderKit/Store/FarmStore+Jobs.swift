@@ -10,9 +10,11 @@ extension FarmStore {
 
     public func loadJobs() throws -> [Job] {
         try database.query("SELECT \(Self.jobColumns) FROM jobs ORDER BY id") { row in
+            let id = row.int64(0)
             var job = Job(
-                id: row.int64(0), name: row.string(1), kind: Job.Kind(rawValue: row.string(2)) ?? .blender,
-                status: JobStatus(rawValue: row.string(3)) ?? .paused, priority: row.int(4), file: row.string(5), frames: row.string(6),
+                id: id, name: row.string(1), kind: try StoreError.known(row.string(2), table: "jobs", row: id, column: "kind"),
+                status: try StoreError.known(row.string(3), table: "jobs", row: id, column: "status"), priority: row.int(4), file: row.string(5),
+                frames: row.string(6),
                 chunkSize: row.int(7), output: row.string(8), format: row.string(9), scene: row.optionalString(10),
                 argv: ((try? JSONValue.parse(Data(row.string(11).utf8)))?.arrayValue ?? []).compactMap(\.stringValue),
                 tags: row.string(12).split(separator: ",").map(String.init), maxAttempts: row.int(13), createdAt: row.double(14),
@@ -22,7 +24,12 @@ extension FarmStore {
             job.taskTimeout = row.double(19)
             job.blocklistThreshold = row.int(20)
             job.reason = row.optionalString(21)
-            job.video = row.optionalString(22).flatMap { try? JSONValue.parse(Data($0.utf8)) }.flatMap(VideoSpec.init(json:))
+            if let video = row.optionalString(22) {
+                guard let spec = (try? JSONValue.parse(Data(video.utf8))).flatMap(VideoSpec.init(json:)) else {
+                    throw StoreError.unknownValue(table: "jobs", row: id, column: "video", value: video)
+                }
+                job.video = spec
+            }
             job.settingsSource = row.string(23)
             job.submittedBy = row.string(24)
             job.cold = row.int(25) != 0
@@ -103,11 +110,11 @@ extension FarmStore {
                 started_at, finished_at, error, failed_on, role, slot FROM tasks ORDER BY id
             """)
         while try statement.step() {
+            let id = statement.int64(0)
             var task = RenderTask(
-                id: statement.int64(0), jobID: statement.int64(1),
-                chunk: FrameChunk(start: statement.int(2), end: statement.int(3), step: statement.int(4)),
-                role: RenderTask.Role(rawValue: statement.string(14)) ?? .render)
-            task.status = TaskStatus(rawValue: statement.string(5)) ?? .queued
+                id: id, jobID: statement.int64(1), chunk: FrameChunk(start: statement.int(2), end: statement.int(3), step: statement.int(4)),
+                role: try StoreError.known(statement.string(14), table: "tasks", row: id, column: "role"))
+            task.status = try StoreError.known(statement.string(5), table: "tasks", row: id, column: "status")
             task.clientID = statement.int64(6)
             task.lease = Int32(statement.int(7))
             task.failures = Int32(statement.int(8))

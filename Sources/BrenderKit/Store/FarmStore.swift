@@ -33,14 +33,20 @@ public final class FarmStore {
     /// Every client; each is idle until the farm finds the tasks it runs (activity is not stored).
     public func loadClients() throws -> [Client] {
         try database.query("SELECT \(Self.clientColumns) FROM clients ORDER BY id") { row in
+            let id = row.int64(0)
             var client = Client(
-                id: row.int64(0), name: row.string(1), hostname: row.string(2), platform: row.string(3),
+                id: id, name: row.string(1), hostname: row.string(2), platform: row.string(3),
                 tags: row.string(4).split(separator: ",").map(String.init),
-                status: Client.Status(rawValue: row.string(5)) ?? .disabled,
-                connection: Client.Connection(rawValue: row.string(6)) ?? .offline,
+                status: try StoreError.known(row.string(5), table: "clients", row: id, column: "status"),
+                connection: try StoreError.known(row.string(6), table: "clients", row: id, column: "connection"),
                 version: row.string(7), registeredAt: row.double(8), lastSeen: row.double(9), keyDigest: row.string(10), pid: Int32(row.int(11)))
             let schedule = row.string(12)
-            client.schedule = schedule.isEmpty ? nil : try? WorkingHours(parsing: schedule)
+            if !schedule.isEmpty {
+                guard let hours = try? WorkingHours(parsing: schedule) else {
+                    throw StoreError.unknownValue(table: "clients", row: id, column: "schedule", value: schedule)
+                }
+                client.schedule = hours
+            }
             client.timeZone = row.string(13)
             client.capabilities = row.string(14).split(separator: ",").map(String.init)
             client.slots = max(1, row.int(15))

@@ -22,3 +22,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension StoreError {
+    /// The value of a stored enum column, or an error naming its table, row and column: a value
+    /// this brender does not know stops the load instead of becoming a guess.
+    static func known<T: RawRepresentable>(_ raw: String, table: String, row: Int64, column: String) throws(StoreError) -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: raw) else { throw .unknownValue(table: table, row: row, column: column, value: raw) }
+        return value
+    }
+}
