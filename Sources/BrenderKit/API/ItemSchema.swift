@@ -1,3 +1,4 @@
+import FarmCore
 import Foundation
 
 /// The type of an item's field, which decides what filters and values it accepts.
@@ -254,5 +255,12 @@ public struct ItemSchema: Sendable {
         if parts.count > 1 && (forFilter || type == .tags || type == .ids) { return .array(parts.map(typed)) }
         if case .text? = type { return .string(text) }
         return typed(text)
+    }
+}
+
+extension FieldType {
+    /// A whole number within a setting's range (``BoundedSetting``).
+    public static func integer(_ setting: BoundedSetting) -> FieldType {
+        .integer(Int64(setting.range.lowerBound)...Int64(setting.range.upperBound))
     }
 }

@@ -1,3 +1,5 @@
+import FarmCore
+
 /// The kind of value an option or positional argument takes, checked while parsing so errors name
 /// the option and the bad value.
 public enum ValueKind: Sendable, Equatable {
@@ -40,6 +42,11 @@ public struct OptionSpec: Sendable {
         OptionSpec(
             long: long, short: short, valueName: valueName, kind: kind, repeatable: repeatable, help: help,
             environment: environment, defaultValue: defaultValue)
+    }
+
+    /// An option for a whole number declared with its range and default (``BoundedSetting``).
+    public static func value(_ long: String, short: Character? = nil, _ valueName: String, setting: BoundedSetting, help: String) -> OptionSpec {
+        value(long, short: short, valueName, kind: .integer(setting.range), default: String(setting.standard), help: help)
     }
 
     /// An option that is on or off; `environment` (1, true, yes or on) turns it on too.

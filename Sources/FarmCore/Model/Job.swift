@@ -100,7 +100,7 @@ public struct VideoSpec: Sendable, Equatable {
 
     public static let codecs = ["h264"]
 
-    public init(path: String, fps: Int = 24, codec: String = "h264") {
+    public init(path: String, fps: Int = VideoSpec.fpsSetting.standard, codec: String = VideoSpec.standardCodec) {
         self.path = path
         self.fps = fps
         self.codec = codec

@@ -24,8 +24,10 @@ enum JobCommands {
             """,
         options: [
             .value("frames", short: "F", "SPEC", help: "The frames to render, e.g. 1-250 (default: the scene's range and step)."),
-            .value("chunk", short: "c", "N", kind: .integer(1...100_000), default: "1", help: "Frames per task."),
-            .value("priority", short: "p", "P", kind: .integer(0...100), default: "50", help: "0 to 100; higher goes first."),
+            .value("chunk", short: "c", "N", setting: Job.Settings.chunk, help: "Frames per task."),
+            .value(
+                "priority", short: "p", "P", setting: Job.Settings.priority,
+                help: "\(Job.Settings.priority.range.lowerBound) to \(Job.Settings.priority.range.upperBound); higher goes first."),
             .value("name", short: "n", "NAME", help: "A name for people (default: the file's name)."),
             .value(
                 "output", short: "o", "PATTERN",
@@ -34,10 +36,10 @@ enum JobCommands {
             .value("scene", "NAME", help: "The scene to render (default: the file's active scene)."),
             .value("tags", short: "t", "TAG,...", help: "Only clients with all these tags take the job's tasks."),
             .value(
-                "max-attempts", "N", kind: .integer(1...100), default: "3",
+                "max-attempts", "N", setting: Job.Settings.maxAttempts,
                 help: "Attempts, each on another worker where possible, before a task fails for good."),
             .value(
-                "blocklist-threshold", "N", kind: .integer(1...100), default: "3",
+                "blocklist-threshold", "N", setting: Job.Settings.blocklistThreshold,
                 help: "Failed tasks after which a client gets no more of this job's tasks."),
             .flag("fail-fast", help: "Stop the whole job at the first task that fails for good (default: render the other frames)."),
             .value(
@@ -56,10 +58,12 @@ enum JobCommands {
                 help: "Stop a task that runs longer than this and count a failed attempt (default: no limit)."),
             .value("after", "JOB", kind: .integer(1...Int.max), repeatable: true, help: "Start only once this job has completed (repeatable)."),
             .value("video", "FILE.mp4", help: "Encode the rendered frames into this H.264 MP4 once every frame is rendered."),
-            .value("fps", "N", kind: .integer(1...240), default: "24", help: "Frames per second of the --video."),
-            .value("codec", "CODEC", kind: .choice(VideoSpec.codecs), default: "h264", help: "The --video codec."),
+            .value("fps", "N", setting: VideoSpec.fpsSetting, help: "Frames per second of the --video."),
+            .value("codec", "CODEC", kind: .choice(VideoSpec.codecs), default: VideoSpec.standardCodec, help: "The --video codec."),
             .value("blender", "PATH", environment: "BRENDER_BLENDER", default: "blender", help: "Blender to read the scene with, when needed."),
-            .value("type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: "blender", help: "blender, or command to run ARGV."),
+            .value(
+                "type", "TYPE", kind: .choice(Job.Kind.allCases.map(\.rawValue)), default: Job.Settings.kind.rawValue,
+                help: "blender, or command to run ARGV."),
             .flag("wait", short: "w", help: "Follow the job until it ends; exit 0 when it completes, 1 when it fails or is canceled."),
             CommonOptions.json, CommonOptions.server, CommonOptions.token, CommonOptions.ca,
         ],

@@ -15,10 +15,14 @@ extension Job {
                 "status", .choice(JobStatus.allCases.map(\.rawValue)), updatable: true,
                 help: "Set paused to pause, queued to resume, canceled to cancel."),
             FieldSpec("reason", .text(maxLength: 4096), filterable: false, help: "Why it waits, failed or was canceled."),
-            FieldSpec("priority", .integer(0...100), updatable: true, help: "0 to 100, higher first; default 50."),
+            FieldSpec(
+                "priority", .integer(Settings.priority), updatable: true,
+                help:
+                    "\(Settings.priority.range.lowerBound) to \(Settings.priority.range.upperBound), higher first; default \(Settings.priority.standard)."
+            ),
             FieldSpec("file", .text(maxLength: 4096), help: "The .blend file."),
             FieldSpec("frames", .text(maxLength: 65536), filterable: false, help: "The frame spec."),
-            FieldSpec("chunk", .integer(1...100_000), filterable: false, help: "Frames per task."),
+            FieldSpec("chunk", .integer(Settings.chunk), filterable: false, help: "Frames per task; default \(Settings.chunk.standard)."),
             FieldSpec("output", .text(maxLength: 4096), filterable: false, help: "Output pattern; # is the frame number."),
             FieldSpec("format", .choice(formats.keys.sorted()), help: "Image format."),
             FieldSpec("scene", .text(maxLength: 256), filterable: false, help: "Scene to render."),
@@ -27,7 +31,8 @@ extension Job {
             FieldSpec("tags", .tags, updatable: true, help: "Tags a client needs to take the job's tasks."),
             FieldSpec("after", .ids, updatable: true, help: "Jobs that must complete before this one starts."),
             FieldSpec(
-                "max_attempts", .integer(1...100), filterable: false, updatable: true, help: "Attempts before a task fails for good; default 3."),
+                "max_attempts", .integer(Settings.maxAttempts), filterable: false, updatable: true,
+                help: "Attempts before a task fails for good; default \(Settings.maxAttempts.standard)."),
             FieldSpec("fail_fast", .boolean, filterable: false, help: "Stop the job at the first task that fails for good."),
             FieldSpec(
                 "blender_version", .text(maxLength: 32),
@@ -39,11 +44,11 @@ extension Job {
                 "cold", .boolean, filterable: false,
                 help: "Start Blender afresh for every task, never in a warm one (for scenes that keep state between frames)."),
             FieldSpec(
-                "task_timeout", .integer(0...2_592_000), filterable: false, updatable: true,
+                "task_timeout", .integer(Settings.taskTimeout), filterable: false, updatable: true,
                 help: "Seconds a task may run before it is stopped as failed; 0 for none."),
             FieldSpec(
-                "blocklist_threshold", .integer(1...100), filterable: false, updatable: true,
-                help: "Failed tasks after which a client gets no more of the job; default 3."),
+                "blocklist_threshold", .integer(Settings.blocklistThreshold), filterable: false, updatable: true,
+                help: "Failed tasks after which a client gets no more of the job; default \(Settings.blocklistThreshold.standard)."),
             FieldSpec("blocklist", .ids, filterable: false, updatable: true, help: "Clients that get no more of its tasks; set [] to clear."),
             FieldSpec("video", .text(maxLength: 4096), filterable: false, help: "The video made from its frames: path, fps, codec."),
             FieldSpec("frames_total", .integer(0...Int64.max), filterable: false, help: "Frames in the job."),
@@ -174,15 +179,15 @@ struct JobSubmission {
             guard let raw = values[key], raw != .null else { return nil }
             return try schema.value(raw, for: schema.field(key)!, path: "values.\(key)")
         }
-        kind = try checked("type").flatMap { $0.stringValue.flatMap(Job.Kind.init(rawValue:)) } ?? .blender
+        kind = try checked("type").flatMap { $0.stringValue.flatMap(Job.Kind.init(rawValue:)) } ?? Job.Settings.kind
         name = try checked("name")?.stringValue
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty {
             throw APIError(.invalidValue, "a job name must not be blank", field: "values.name")
         }
-        chunkSize = Int(try checked("chunk")?.intValue ?? 1)
-        priority = Int(try checked("priority")?.intValue ?? 50)
-        maxAttempts = Int(try checked("max_attempts")?.intValue ?? 3)
-        format = try checked("format")?.stringValue ?? "PNG"
+        chunkSize = try checked("chunk")?.intValue.map(Int.init) ?? Job.Settings.chunk.standard
+        priority = try checked("priority")?.intValue.map(Int.init) ?? Job.Settings.priority.standard
+        maxAttempts = try checked("max_attempts")?.intValue.map(Int.init) ?? Job.Settings.maxAttempts.standard
+        format = try checked("format")?.stringValue ?? Job.Settings.format
         scene = try checked("scene")?.stringValue
         output = try checked("output")?.stringValue
         tags = try checked("tags")?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -197,8 +202,8 @@ struct JobSubmission {
             throw APIError(
                 .invalidValue, "blender_version is a version such as 3.4 or 3.4.1, not '\(blenderVersion)'", field: "values.blender_version")
         }
-        taskTimeout = Double(try checked("task_timeout")?.intValue ?? 0)
-        blocklistThreshold = Int(try checked("blocklist_threshold")?.intValue ?? 3)
+        taskTimeout = Double(try checked("task_timeout")?.intValue.map(Int.init) ?? Job.Settings.taskTimeout.standard)
+        blocklistThreshold = try checked("blocklist_threshold")?.intValue.map(Int.init) ?? Job.Settings.blocklistThreshold.standard
         settingsSource = try checked("settings_from")?.stringValue ?? "submitted"
 
         guard let spec = values["frames"]?.stringValue else {
@@ -256,15 +261,18 @@ struct JobSubmission {
             throw APIError(
                 .invalidValue, "the video is written as H.264 in an MP4 file; its path must end in .mp4, not '\(path)'", field: "values.video.path")
         }
-        let fps = raw["fps"].map { $0.intValue ?? -1 } ?? 24
-        guard (1...240).contains(fps) else {
-            throw APIError(.invalidValue, "'fps' must be a whole number from 1 to 240", field: "values.video.fps")
+        let setting = VideoSpec.fpsSetting
+        let fps = raw["fps"].map { $0.intValue.map(Int.init) ?? -1 } ?? setting.standard
+        guard setting.range.contains(fps) else {
+            throw APIError(
+                .invalidValue, "'fps' must be a whole number from \(setting.range.lowerBound) to \(setting.range.upperBound)",
+                field: "values.video.fps")
         }
-        let codec = raw["codec"]?.stringValue ?? "h264"
+        let codec = raw["codec"]?.stringValue ?? VideoSpec.standardCodec
         guard VideoSpec.codecs.contains(codec) else {
             throw APIError(
                 .invalidValue, "codec '\(codec)' is not supported; codecs: \(VideoSpec.codecs.joined(separator: ", "))", field: "values.video.codec")
         }
-        return VideoSpec(path: path, fps: Int(fps), codec: codec)
+        return VideoSpec(path: path, fps: fps, codec: codec)
     }
 }

@@ -6,6 +6,8 @@ extension VideoSpec {
 
     public init?(json: JSONValue) {
         guard let path = json["path"]?.stringValue else { return nil }
-        self.init(path: path, fps: Int(json["fps"]?.intValue ?? 24), codec: json["codec"]?.stringValue ?? "h264")
+        self.init(
+            path: path, fps: json["fps"]?.intValue.map(Int.init) ?? VideoSpec.fpsSetting.standard,
+            codec: json["codec"]?.stringValue ?? VideoSpec.standardCodec)
     }
 }
