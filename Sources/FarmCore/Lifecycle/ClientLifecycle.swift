@@ -104,9 +104,15 @@ public enum ClientLifecycle {
         case .disable:
             next.status = .disabled
         }
-        var stored = next
-        stored.lastSeen = client.lastSeen
-        let attaches = if case .attach = event { true } else { false }
-        return ClientTransition(client: next, connectionChanged: next.connection != client.connection, needsWrite: attaches || stored != client)
+        let connectionChanged = next.connection != client.connection
+        // Decided by the event, not by comparing whole records: hearing from a worker is on
+        // the path of every request.
+        let needsWrite =
+            switch event {
+            case .attach: true
+            case .heard, .signOff, .silent: connectionChanged
+            case .enable, .disable: next.status != client.status
+            }
+        return ClientTransition(client: next, connectionChanged: connectionChanged, needsWrite: needsWrite)
     }
 }
