@@ -37,8 +37,9 @@ public struct SimulationRunner {
         }
         print("brender-sim: seed \(seed): FAILED \(failure)")
         // The last event of a run is always the settling one: one more than the failing event's
-        // count keeps that event as it was.
-        print("replay: brender-sim --seed \(seed) --events \(failure.eventIndex + 2)")
+        // count keeps that event as it was (unless it was that last one).
+        let replayed = failure.eventIndex == events - 1 ? events : failure.eventIndex + 2
+        print("replay: brender-sim --seed \(seed) --events \(replayed)")
         let shortened = try await shrink(Array(ran.prefix(failure.eventIndex + 1)), failing: failure)
         print("a shortened sequence of \(shortened.events.count) events that still fails (\(shortened.failure)):")
         // A long one is shown by its end; the replay command above gives it whole.
