@@ -98,7 +98,7 @@ extension Farm {
         } else {
             logger.info("client online", metadata: ["client": "\(id)", "name": "\(updated.name)", "reattached": "true"])
         }
-        announce(client: id)
+        // (Its new record was published with the change.)
         return .init(clientID: id, name: updated.name, heartbeatInterval: options.heartbeatInterval)
     }
 
@@ -132,8 +132,8 @@ extension Farm {
         }
         client = heard.client
         if heard.connectionChanged {
+            // Published with the change that wrote it; work waiting may go to it now.
             logger.info("client online", metadata: ["client": "\(client.id)", "name": "\(client.name)", "reason": "heard from again"])
-            announce(client: client.id)
             dispatchToWaiters()
         }
         return client

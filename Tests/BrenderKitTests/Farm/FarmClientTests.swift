@@ -97,6 +97,24 @@ private func registration(_ name: String, tags: [String]? = nil) -> WorkerProtoc
         #expect(try await read(farm)[0]["connection"] == "online")
     }
 
+    @Test func aClientThatComesBackOrRegistersAgainIsPublishedOnceEachTime() async throws {
+        let id = try await farm.register(registration("n1")).clientID
+        clock.advance(11)
+        #expect(await farm.sweepTimedOutWorkers() == [id])
+        let stream = farm.events.subscribe(after: nil)
+        _ = try await farm.heartbeat(clientID: id)  // back online
+        _ = try await farm.register(registration("n1"))  // restarted
+        // A job's event closes what is looked at.
+        _ = try await farm.handle(APIRequest(item: "job", action: "create", values: ["file": "/scenes/a.blend", "frames": "1"]))
+        var connections: [String] = []
+        for await delivery in stream {
+            guard case .event(let event) = delivery else { continue }
+            if case .client(let client) = event.body { connections.append(client.connection.rawValue) }
+            if case .job = event.body { break }
+        }
+        #expect(connections == ["online", "online"])
+    }
+
     @Test func heartbeatKeepsAWorkerOnline() async throws {
         let id = try await farm.register(registration("n1")).clientID
         for _ in 0..<5 {
