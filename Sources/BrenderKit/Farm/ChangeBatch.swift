@@ -23,12 +23,15 @@ final class ChangeBatch {
     var mayWake = false
     /// Messages for the server log, written once committed.
     var notes: [() -> Void] = []
-    /// Further writes in the same transaction: a client's row, or its deletion, that goes with
-    /// the tasks it hands back.
+    /// Further writes in the same transaction: a client's deletion that goes with the tasks it
+    /// hands back, a job's deletion with the jobs that waited for it.
     var writes: [() throws -> Void] = []
+    /// Clients whose record changed: each row written once, as it is at the commit.
+    private(set) var clientRows: [Int64] = []
+    private var clientRowSeen = SeenIDs()
 
     /// Whether anything stored changed (client activity is derived, never stored).
-    var hasRows: Bool { !tasks.isEmpty || !jobs.isEmpty || !blocklists.isEmpty || !writes.isEmpty }
+    var hasRows: Bool { !tasks.isEmpty || !jobs.isEmpty || !blocklists.isEmpty || !clientRows.isEmpty || !writes.isEmpty }
 
     func recordTask(_ runtime: JobRuntime, _ index: Int) {
         let task = runtime.tasks[index]
@@ -45,6 +48,11 @@ final class ChangeBatch {
 
     func recordClient(_ client: Client) {
         if clientSeen.insert(client.id) { clients.append((client.id, client)) }
+    }
+
+    /// Writes the client's row in the batch's transaction (once, however often it changed).
+    func writeClientRow(_ id: Int64) {
+        if clientRowSeen.insert(id) { clientRows.append(id) }
     }
 }
 

@@ -254,13 +254,6 @@ extension Farm {
         }
     }
 
-    /// Tasks a client held were lost (the worker asked for new work, restarted, or went silent):
-    /// back to the queue without counting a failure, all in one transaction. See
-    /// ``handBackTasks(of:slot:reason:resumable:in:)``.
-    func releaseLostTask(of clientID: Int64, slot: Int? = nil, reason: String, resumable: Bool = false) throws(FarmError) {
-        try change { batch throws(FarmError) in try handBackTasks(of: clientID, slot: slot, reason: reason, resumable: resumable, in: batch) }
-    }
-
     /// Puts back in the queue, in `batch`, what a client's slots run. `slot`: only the task of
     /// that slot (nil: every slot's). `resumable`: the worker may still be running it (it only
     /// went silent) and may take it back while no one else has.
@@ -301,6 +294,6 @@ extension Farm {
         guard let current = clients[client.id] else { return }
         batch.recordClient(current)
         clients[client.id] = client
-        batch.writes.append { [self] in try store.updateClient(clients[client.id]!) }
+        batch.writeClientRow(client.id)
     }
 }

@@ -29,6 +29,7 @@ extension Farm {
                     for task in taskRows { try store.updateTask(task) }
                     for job in jobRows { try store.updateJob(job) }
                     for (jobID, list) in lists { try store.saveBlocklist(jobID: jobID, list) }
+                    for id in batch.clientRows { if let client = clients[id] { try store.updateClient(client) } }
                     for write in batch.writes { try write() }
                     for pending in inParts { try store.beginChangeInParts(pending.change) }
                 }
